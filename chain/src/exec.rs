@@ -1,0 +1,208 @@
+//! Exec of the next argv: the last step of every tool.
+//!
+//! The program is looked up in PATH *before* the tool changes anything
+//! ([`resolve`]), so that a typo fails with 127 and leaves no namespace,
+//! mount or cgroup behind; [`Program::exec`] then restores the signal state
+//! the tool was started with and replaces the process.
+
+use crate::error::{Error, Result};
+use crate::exit;
+use crate::trace::{self, sys};
+use nix::errno::Errno;
+use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
+use nix::unistd::{AccessFlags, access};
+use std::ffi::{CString, OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// musl's and the kernel's conventional search path when PATH is unset.
+const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
+
+static ORIGINAL_MASK: OnceLock<SigSet> = OnceLock::new();
+
+/// Remembers the signal mask the tool was started with, so it can be handed
+/// unchanged to the next program. Called once by [`crate::cli::main`].
+pub fn save_signal_state() {
+    if let Ok(mask) = SigSet::thread_get_mask() {
+        let _ = ORIGINAL_MASK.set(mask);
+    }
+}
+
+/// Puts back the signal mask saved at start. The tools never install
+/// handlers (supervisors block signals and wait for them), so dispositions
+/// are still the caller's; the mask is the only signal state to restore.
+pub fn restore_signal_state() -> Result<()> {
+    let mask = ORIGINAL_MASK.get().copied().unwrap_or_else(SigSet::empty);
+    sys(
+        "sigprocmask",
+        "SIG_SETMASK (restore the caller's mask)",
+        || sigprocmask(SigmaskHow::SIG_SETMASK, Some(&mask), None),
+    )
+}
+
+/// A resolved next program: the file to exec and the argv to give it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    pub path: PathBuf,
+    pub argv: Vec<OsString>,
+}
+
+/// Finds the program of `argv` the way execvp does: a name with a slash is
+/// used as it is, otherwise each PATH directory is tried in order, and a
+/// file that exists but may not be executed is reported only if no later
+/// directory has an executable one.
+pub fn resolve(argv: Vec<OsString>) -> Result<Program> {
+    let name = argv
+        .first()
+        .ok_or_else(|| Error::msg("no program to execute"))?
+        .clone();
+    if name.is_empty() {
+        return Err(Error::sys("exec", "''", Errno::ENOENT).with_status(exit::NOT_FOUND));
+    }
+    if name.as_bytes().contains(&b'/') {
+        let path = PathBuf::from(&name);
+        check_executable(&path).map_err(|errno| exec_error(&name, errno, None))?;
+        return Ok(Program { path, argv });
+    }
+    let search = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
+    let mut denied = false;
+    for dir in search.as_bytes().split(|&b| b == b':') {
+        // An empty PATH entry means the current directory.
+        let dir = if dir.is_empty() {
+            Path::new(".")
+        } else {
+            Path::new(OsStr::from_bytes(dir))
+        };
+        let candidate = dir.join(&name);
+        match check_executable(&candidate) {
+            Ok(()) => {
+                return Ok(Program {
+                    path: candidate,
+                    argv,
+                });
+            }
+            Err(Errno::EACCES) => denied = true,
+            Err(_) => {}
+        }
+    }
+    let errno = if denied { Errno::EACCES } else { Errno::ENOENT };
+    Err(exec_error(
+        &name,
+        errno,
+        (!denied).then(|| format!("not found in PATH={}", search.to_string_lossy())),
+    ))
+}
+
+/// ENOENT if nothing is there, EACCES if it is not an executable regular
+/// file (execve's answer for directories and files without an x bit).
+fn check_executable(path: &Path) -> std::result::Result<(), Errno> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ENOENT)))?;
+    if !meta.is_file() {
+        return Err(Errno::EACCES);
+    }
+    access(path, AccessFlags::X_OK)
+}
+
+/// 127 when the program (or its interpreter) is missing, 126 otherwise.
+fn exec_error(name: &OsStr, errno: Errno, hint: Option<String>) -> Error {
+    let status = match errno {
+        Errno::ENOENT | Errno::ENOTDIR => exit::NOT_FOUND,
+        _ => exit::CANNOT_EXECUTE,
+    };
+    let err = Error::sys("exec", name.to_string_lossy(), errno).with_status(status);
+    match hint {
+        Some(h) => err.with_hint(h),
+        None => err,
+    }
+}
+
+impl Program {
+    /// `$SHELL`, else `/bin/sh`: what util-linux runs when no program is given.
+    pub fn default_shell() -> Vec<OsString> {
+        let shell = std::env::var_os("SHELL")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into());
+        vec![shell]
+    }
+
+    /// Replaces the process with the program. Returns only on failure.
+    pub fn exec(self) -> Error {
+        if let Err(e) = restore_signal_state() {
+            return e;
+        }
+        let to_c = |s: OsString| CString::new(s.into_vec());
+        let (path, argv) = match (
+            to_c(self.path.clone().into_os_string()),
+            self.argv
+                .iter()
+                .cloned()
+                .map(to_c)
+                .collect::<std::result::Result<Vec<_>, _>>(),
+        ) {
+            (Ok(p), Ok(a)) => (p, a),
+            _ => return Error::msg("exec: an argument contains a NUL byte"),
+        };
+        trace::note(format_args!(
+            "execve {} {:?}",
+            self.path.display(),
+            self.argv
+        ));
+        // execv passes the current environment, which the tools change only
+        // where they document it (the outside-step variable).
+        let errno = nix::unistd::execv(&path, &argv).unwrap_err();
+        exec_error(
+            self.argv[0].as_os_str(),
+            errno,
+            (errno == Errno::ENOENT)
+                .then(|| "the file exists: its interpreter or loader is missing".to_string()),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(words: &[&str]) -> Vec<OsString> {
+        words.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn finds_program_in_path() {
+        let p = resolve(argv(&["sh", "-c", "true"])).unwrap();
+        assert!(p.path.is_absolute() && p.path.ends_with("sh"), "{p:?}");
+        assert_eq!(p.argv, argv(&["sh", "-c", "true"]));
+    }
+
+    #[test]
+    fn missing_program_is_127() {
+        let e = resolve(argv(&["no-such-program-xyz"])).unwrap_err();
+        assert_eq!(e.status, 127);
+        assert!(e.to_string().starts_with(
+            "exec no-such-program-xyz: No such file or directory (not found in PATH="
+        ));
+        assert_eq!(resolve(argv(&["/no/such/file"])).unwrap_err().status, 127);
+    }
+
+    #[test]
+    fn directory_or_non_executable_is_126() {
+        assert_eq!(resolve(argv(&["/"])).unwrap_err().status, 126);
+        let dir = std::env::temp_dir().join(format!("chain-exec-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("plain");
+        std::fs::write(&file, "data").unwrap();
+        let e = resolve(vec![file.clone().into_os_string()]).unwrap_err();
+        std::fs::remove_dir_all(&dir).unwrap();
+        // root may execute any file with an x bit, and this one has none.
+        assert_eq!(e.status, 126, "{e}");
+        assert!(e.to_string().contains("Permission denied"));
+    }
+
+    #[test]
+    fn empty_argv_is_an_error() {
+        assert!(resolve(vec![]).is_err());
+        assert_eq!(resolve(argv(&[""])).unwrap_err().status, 127);
+    }
+}

@@ -1,0 +1,67 @@
+//! Reading and writing kernel interface files (/proc, /sys, cgroupfs): one
+//! open, one read or one write, close-on-exec, traced like every syscall.
+//! Many of these files must be written in a single write(2): id maps, time
+//! namespace offsets, cgroup limits.
+
+use crate::error::Result;
+use crate::trace::sys;
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
+use nix::sys::stat::Mode;
+use std::path::Path;
+
+fn errno_of(e: std::io::Error) -> Errno {
+    Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+}
+
+/// Writes `data` to an existing file with one write(2). Fails on a short write.
+pub fn write(path: &Path, data: &[u8]) -> Result<()> {
+    let shown = String::from_utf8_lossy(data);
+    sys(
+        "write",
+        format_args!("{} {:?}", path.display(), shown.trim_end()),
+        || {
+            let fd = open(path, OFlag::O_WRONLY | OFlag::O_CLOEXEC, Mode::empty())?;
+            let n = nix::unistd::write(&fd, data)?;
+            if n == data.len() {
+                Ok(())
+            } else {
+                Err(Errno::EIO)
+            }
+        },
+    )
+}
+
+/// Reads a whole (small) file.
+pub fn read(path: &Path) -> Result<String> {
+    sys("read", path.display(), || {
+        std::fs::read_to_string(path).map_err(errno_of)
+    })
+}
+
+/// Reads a file, or None when it cannot be read (for hints and reports,
+/// which must not fail the tool themselves).
+pub fn read_opt(path: &str) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_reads_back() {
+        let path = std::env::temp_dir().join(format!("chain-file-test-{}", std::process::id()));
+        std::fs::write(&path, "").unwrap();
+        write(&path, b"deny\n").unwrap();
+        assert_eq!(read(&path).unwrap(), "deny\n");
+        std::fs::remove_file(&path).unwrap();
+        let e = write(&path, b"x").unwrap_err();
+        assert!(e.to_string().starts_with("write "), "{e}");
+        assert!(
+            e.to_string().ends_with("\"x\": No such file or directory"),
+            "{e}"
+        );
+        assert_eq!(read_opt("/nonexistent/file"), None);
+    }
+}

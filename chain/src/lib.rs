@@ -1,0 +1,26 @@
+//! The one library every chain tool shares.
+//!
+//! - [`exit`]: exit statuses (125 tool failure, 126 cannot execute, 127 not
+//!   found, the child's status or 128+N).
+//! - [`error`]: the error type, printed as one line: program, operation,
+//!   object, errno, hint.
+//! - [`trace`]: `-v` / `CHAIN_TRACE=1` tracing of every kernel-visible step,
+//!   and [`sys`], the wrapper every syscall of a tool goes through.
+//! - [`exec`]: PATH lookup and exec of the next argv.
+//! - [`file`]: one-write access to /proc, /sys and cgroup files.
+//! - [`supervise`]: fork with parent-death signal, signal forwarding, waiting.
+//! - [`outside`]: the outside-step protocol (helpers that act from the
+//!   original namespaces once a later step has created new ones).
+//! - [`cli`]: the `main` wrapper and small option-parsing helpers.
+
+pub mod cli;
+pub mod error;
+pub mod exec;
+pub mod exit;
+pub mod file;
+pub mod outside;
+pub mod supervise;
+pub mod trace;
+
+pub use error::{Error, Result};
+pub use trace::sys;

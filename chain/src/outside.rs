@@ -1,0 +1,287 @@
+//! The outside-step protocol: how a tool placed *before* unshare-rs in a
+//! chain acts from the original namespaces on the ones unshare-rs creates
+//! (mapids writing id maps, vethctl moving a veth end), and how unshare-rs
+//! persists namespaces from outside its own new mount namespace.
+//!
+//! Helper side ([`fork_helper`], [`Helper::hand_down`]): the tool forks a
+//! helper that stays where it is, keeps one end of a SOCK_SEQPACKET
+//! socketpair, and passes the other end down the chain: its fd number and
+//! the helper's pid go into `CHAIN_SYNC_FDS` as `FD:PID[,FD:PID...]`, and the
+//! tool execs the next argv.
+//!
+//! Server side ([`serve_waiting_helpers`]): unshare-rs, right after
+//! `unshare(2)`, sends each helper in turn `pid N` (its own pid, as seen from
+//! the helper's PID namespace), waits for `ok` or `error MESSAGE`, reaps the
+//! helper, closes the fd and clears the variable; an error stops the chain
+//! with the helper's own message.
+//!
+//! A helper whose socket closes without a message (no unshare-rs came later
+//! in the chain, or the chain died) exits quietly with status 0.
+
+use crate::error::{Error, Result};
+use crate::exec::restore_signal_state;
+use crate::trace::{self, sys};
+use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::sys::socket::{AddressFamily, MsgFlags, SockFlag, SockType, recv, send, socketpair};
+use nix::sys::stat::{SFlag, fstat};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
+
+/// The environment variable that carries waiting helpers down the chain.
+pub const SYNC_FDS_VAR: &str = "CHAIN_SYNC_FDS";
+
+/// One waiting helper, seen from the process that will tell it to act.
+#[derive(Debug)]
+pub struct Helper {
+    sock: OwnedFd,
+    pub pid: Pid,
+}
+
+/// Forks a helper that waits in the current namespaces until it is told a
+/// pid, then runs `work(pid)` and answers with its outcome.
+pub fn fork_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
+    let (ours, theirs) = sys("socketpair", "AF_UNIX SOCK_SEQPACKET", || {
+        socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+    })?;
+    // SAFETY: the tools are single-threaded, so the child may run any code.
+    match sys("fork", "helper", || unsafe { nix::unistd::fork() })? {
+        nix::unistd::ForkResult::Child => {
+            drop(ours);
+            let code = helper_main(theirs, work);
+            // SAFETY: the helper ends here without running the parent's
+            // destructors or returning into its setup code.
+            unsafe { libc::_exit(code) }
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(theirs);
+            trace::note(format_args!(
+                "helper {child} waits for the namespaces to act on"
+            ));
+            Ok(Helper {
+                sock: ours,
+                pid: child,
+            })
+        }
+    }
+}
+
+fn helper_main(sock: OwnedFd, work: impl FnOnce(Pid) -> Result<()>) -> i32 {
+    // The helper must not outlive the chain it serves.
+    // SAFETY: plain prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
+    let _ = restore_signal_state();
+    let mut buf = [0u8; 64];
+    let n = match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
+        Ok(0) | Err(_) => return 0, // nobody came: exit quietly
+        Ok(n) => n,
+    };
+    let answer = match parse_request(&buf[..n]) {
+        Some(target) => match work(target) {
+            Ok(()) => "ok".to_string(),
+            Err(e) => format!("error {}: {e}", trace::prog()),
+        },
+        None => format!(
+            "error {}: bad request {:?}",
+            trace::prog(),
+            String::from_utf8_lossy(&buf[..n])
+        ),
+    };
+    match send(sock.as_raw_fd(), answer.as_bytes(), MsgFlags::MSG_NOSIGNAL) {
+        Ok(_) => 0,
+        Err(_) => 1,
+    }
+}
+
+fn parse_request(msg: &[u8]) -> Option<Pid> {
+    let text = std::str::from_utf8(msg).ok()?;
+    let pid: i32 = text.strip_prefix("pid ")?.trim().parse().ok()?;
+    (pid > 0).then(|| Pid::from_raw(pid))
+}
+
+/// What a helper's answer means.
+fn parse_answer(msg: &[u8]) -> Result<()> {
+    let text = String::from_utf8_lossy(msg);
+    let text = text.trim_end();
+    if text == "ok" {
+        Ok(())
+    } else if let Some(message) = text.strip_prefix("error ") {
+        Err(Error::msg(message))
+    } else {
+        Err(Error::msg(format!("outside-step helper answered {text:?}")))
+    }
+}
+
+impl Helper {
+    /// Passes the helper down the chain: its socket survives the coming exec
+    /// and is listed in `CHAIN_SYNC_FDS` for unshare-rs to find.
+    pub fn hand_down(self) -> Result<()> {
+        let fd = self.sock.into_raw_fd();
+        sys(
+            "fcntl",
+            format_args!("{fd} clear FD_CLOEXEC (the next program serves this helper)"),
+            || {
+                // SAFETY: fd is ours, just released from its OwnedFd.
+                let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+                fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::empty())).map(drop)
+            },
+        )?;
+        let entry = format!("{fd}:{}", self.pid);
+        let list = match std::env::var(SYNC_FDS_VAR) {
+            Ok(old) if !old.is_empty() => format!("{old},{entry}"),
+            _ => entry,
+        };
+        trace::note(format_args!("{SYNC_FDS_VAR}={list}"));
+        // SAFETY: the tools are single-threaded; nothing reads the
+        // environment concurrently.
+        unsafe { std::env::set_var(SYNC_FDS_VAR, list) };
+        Ok(())
+    }
+
+    /// Tells the helper to act on `target`, waits for its answer, reaps it.
+    pub fn run(self, target: Pid) -> Result<()> {
+        let fd = self.sock.as_raw_fd();
+        let request = format!("pid {target}");
+        sys(
+            "send",
+            format_args!("helper {} '{request}'", self.pid),
+            || send(fd, request.as_bytes(), MsgFlags::MSG_NOSIGNAL).map(drop),
+        )
+        .map_err(|e| e.with_hint("the helper is gone"))?;
+        let mut buf = [0u8; 4096];
+        let n = sys(
+            "recv",
+            format_args!("answer of helper {}", self.pid),
+            || loop {
+                match recv(fd, &mut buf, MsgFlags::empty()) {
+                    Err(Errno::EINTR) => continue,
+                    other => break other,
+                }
+            },
+        )?;
+        drop(self.sock);
+        // Reap the helper; it is our child unless a forking step came between.
+        let status = match waitpid(self.pid, None) {
+            Ok(s) => format!("{s:?}"),
+            Err(Errno::ECHILD) => "not our child".into(),
+            Err(e) => e.to_string(),
+        };
+        if n == 0 {
+            return Err(Error::msg(format!(
+                "outside-step helper {} ended without answering ({status})",
+                self.pid
+            )));
+        }
+        parse_answer(&buf[..n])
+    }
+}
+
+/// Parses `FD:PID[,FD:PID...]`.
+pub fn parse_sync_fds(value: &str) -> Result<Vec<(RawFd, Pid)>> {
+    value
+        .split(',')
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let bad = || {
+                Error::msg(format!(
+                    "{SYNC_FDS_VAR}: bad entry '{entry}' (expected FD:PID)"
+                ))
+            };
+            let (fd, pid) = entry.split_once(':').ok_or_else(bad)?;
+            let fd: RawFd = fd.parse().map_err(|_| bad())?;
+            let pid: i32 = pid.parse().map_err(|_| bad())?;
+            if fd < 0 || pid <= 0 {
+                return Err(bad());
+            }
+            Ok((fd, Pid::from_raw(pid)))
+        })
+        .collect()
+}
+
+/// Takes the helpers listed in `CHAIN_SYNC_FDS` and clears the variable, so
+/// the program at the end of the chain neither sees it nor inherits the fds.
+pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
+    let Some(value) = std::env::var_os(SYNC_FDS_VAR) else {
+        return Ok(Vec::new());
+    };
+    // SAFETY: the tools are single-threaded.
+    unsafe { std::env::remove_var(SYNC_FDS_VAR) };
+    let entries = parse_sync_fds(&value.to_string_lossy())?;
+    let mut helpers = Vec::with_capacity(entries.len());
+    for (fd, pid) in entries {
+        // SAFETY: the variable says the fd was handed to us; if it is not
+        // open, fcntl fails below and the OwnedFd is forgotten, not closed.
+        let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+        let checked = sys(
+            "fcntl",
+            format_args!("{fd} set FD_CLOEXEC ({SYNC_FDS_VAR})"),
+            || fcntl(sock.as_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map(drop),
+        )
+        .and_then(|()| {
+            sys("fstat", format_args!("{fd} ({SYNC_FDS_VAR})"), || {
+                fstat(sock.as_fd())
+            })
+        });
+        match checked {
+            Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFSOCK => {
+                helpers.push(Helper { sock, pid })
+            }
+            Ok(_) => {
+                std::mem::forget(sock);
+                return Err(Error::msg(format!(
+                    "{SYNC_FDS_VAR}: fd {fd} is not a socket"
+                )));
+            }
+            Err(e) => {
+                std::mem::forget(sock);
+                return Err(e.with_hint(format!("{SYNC_FDS_VAR} names an fd that is not open")));
+            }
+        }
+    }
+    Ok(helpers)
+}
+
+/// The server side: tells every waiting helper in the chain to act on
+/// `target`, in chain order, and fails with the first helper's error.
+pub fn serve_waiting_helpers(target: Pid) -> Result<()> {
+    for helper in take_waiting_helpers()? {
+        helper.run(target)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_sync_fd_lists() {
+        assert_eq!(parse_sync_fds("").unwrap(), vec![]);
+        assert_eq!(
+            parse_sync_fds("3:100,7:200").unwrap(),
+            vec![(3, Pid::from_raw(100)), (7, Pid::from_raw(200))]
+        );
+        for bad in ["3", "x:1", "3:0", "-1:5", "3:1:2"] {
+            assert!(parse_sync_fds(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn parses_requests_and_answers() {
+        assert_eq!(parse_request(b"pid 42"), Some(Pid::from_raw(42)));
+        assert_eq!(parse_request(b"pid 0"), None);
+        assert_eq!(parse_request(b"go"), None);
+        assert!(parse_answer(b"ok").is_ok());
+        assert_eq!(
+            parse_answer(b"error mapids: no").unwrap_err().to_string(),
+            "mapids: no"
+        );
+        assert!(parse_answer(b"maybe").is_err());
+    }
+}

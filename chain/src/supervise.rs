@@ -1,0 +1,370 @@
+//! The supervisor used by tools that must fork (unshare-rs for a PID
+//! namespace, nsenter-rs joining one, cgctl waiting for its group).
+//!
+//! - The parent blocks every catchable, asynchronous signal *before* the
+//!   fork, so none is lost or acted upon before it waits; it then takes them
+//!   one at a time with `sigwaitinfo` and forwards each to the child. It
+//!   installs no handler, so nothing it does leaks into the child.
+//! - The child gets a parent-death signal, then checks through a pidfd of
+//!   the parent taken before the fork that the parent did not die in
+//!   between (a `getppid` check cannot see it: in a new PID namespace the
+//!   parent is always 0).
+//! - When the child stops (Ctrl-Z), the supervisor stops itself, so the
+//!   shell sees the job stop; the SIGCONT that resumes it is forwarded.
+//! - It reaps every child it has (helpers, re-parented orphans) and returns
+//!   with the status of the one it supervises: its exit code, or 128+N.
+//! - A PID 1 of a new PID namespace ignores every signal it has no handler
+//!   for, so `kill -TERM` of the supervisor would not end a plain `sleep`.
+//!   With [`Supervisor::pid1`] set, the supervisor gives such a child the
+//!   signal's default action itself: when the child neither catches, blocks
+//!   nor ignores a signal whose default is to terminate, it is killed with
+//!   SIGKILL, and the supervisor reports 128 + the original signal, as if the
+//!   signal had ended it.
+
+use crate::error::{Error, Result};
+use crate::exec::restore_signal_state;
+use crate::exit;
+use crate::trace::{self, sys};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, open, openat};
+use nix::sys::stat::Mode;
+use nix::unistd::Pid;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+/// The signals a supervisor forwards: every catchable signal except SIGCHLD
+/// (its own business) and the synchronous faults (ILL, TRAP, ABRT, BUS, FPE,
+/// SEGV, SYS), which only ever concern the process that caused them; plus
+/// every real-time signal (systemd shuts down on SIGRTMIN+3).
+pub fn forwarded_signals() -> Vec<i32> {
+    use libc::*;
+    let classic = [
+        SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE, SIGALRM, SIGTERM, SIGSTKFLT, SIGCONT,
+        SIGTSTP, SIGTTIN, SIGTTOU, SIGURG, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGWINCH, SIGIO,
+        SIGPWR,
+    ];
+    classic.into_iter().chain(SIGRTMIN()..=SIGRTMAX()).collect()
+}
+
+/// Whether a signal's default action ends the process (man 7 signal).
+pub fn terminates_by_default(sig: i32) -> bool {
+    use libc::*;
+    !matches!(
+        sig,
+        SIGCHLD | SIGCONT | SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU | SIGURG | SIGWINCH
+    )
+}
+
+fn sigset_of(signals: &[i32]) -> libc::sigset_t {
+    // SAFETY: sigemptyset initialises the set; sigaddset only fails for
+    // invalid numbers, and these come from libc's own constants.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for &s in signals {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    }
+}
+
+fn supervised_set() -> libc::sigset_t {
+    let mut signals = forwarded_signals();
+    signals.push(libc::SIGCHLD);
+    sigset_of(&signals)
+}
+
+/// What [`fork_supervised`] returns in each process.
+pub enum Forked {
+    /// In the child: continue the setup and exec.
+    Child,
+    /// In the parent: supervise the child.
+    Parent(Supervisor),
+}
+
+/// The parent's side of a supervised child.
+pub struct Supervisor {
+    pub child: Pid,
+    /// When set, the child is PID 1 of a new PID namespace and gets the
+    /// default action of terminating signals it does not handle.
+    pub pid1: bool,
+    /// The /proc of the supervisor's PID namespace, opened before the fork so
+    /// that a proc the child mounts over /proc cannot hide the child.
+    proc_root: Option<OwnedFd>,
+}
+
+/// Forks a supervised child that receives `deathsig` when the supervisor
+/// dies. In the child, the caller's signal mask and SIGCHLD disposition are
+/// restored; in the parent, forwarded signals and SIGCHLD stay blocked until
+/// [`Supervisor::wait`].
+pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
+    // Block first: a signal that arrives between the fork and the wait is then
+    // queued for forwarding instead of killing or missing the supervisor.
+    let set = supervised_set();
+    sys(
+        "sigprocmask",
+        "SIG_BLOCK forwarded signals and SIGCHLD",
+        || {
+            // SAFETY: valid set pointer, no old-mask output requested.
+            Errno::result(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) })
+                .map(drop)
+        },
+    )?;
+    // A caller that ignores SIGCHLD would make the kernel reap our child
+    // before we can read its status: the supervisor needs the default.
+    let old_chld = set_sigchld(libc::SIG_DFL)?;
+    let me = nix::unistd::getpid();
+    let parent_pidfd = pidfd_open(me)?;
+    let proc_root = open(
+        "/proc",
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok();
+
+    // SAFETY: the tools are single-threaded, so the child may run any code.
+    let forked = sys("fork", "", || unsafe { nix::unistd::fork() })?;
+    match forked {
+        nix::unistd::ForkResult::Child => {
+            // The child dies with the supervisor: a container must not outlive
+            // the process that scripts wait for and signal.
+            sys("prctl", format_args!("PR_SET_PDEATHSIG {deathsig}"), || {
+                // SAFETY: plain prctl with integer arguments.
+                Errno::result(unsafe {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, deathsig as libc::c_ulong)
+                })
+                .map(drop)
+            })?;
+            // The supervisor may have died before PR_SET_PDEATHSIG took hold;
+            // its pidfd turns readable when it has exited.
+            if let Some(fd) = &parent_pidfd {
+                if process_exited(fd) {
+                    trace::note(format_args!(
+                        "supervisor {me} died before the child armed its death signal"
+                    ));
+                    // SAFETY: _exit never returns and runs no destructors.
+                    unsafe { libc::_exit(exit::TOOL_FAILED) };
+                }
+            }
+            drop(parent_pidfd);
+            drop(proc_root);
+            set_sigchld(old_chld)?;
+            restore_signal_state()?;
+            Ok(Forked::Child)
+        }
+        nix::unistd::ForkResult::Parent { child } => {
+            trace::note(format_args!(
+                "forked child {child}; forwarding signals to it"
+            ));
+            Ok(Forked::Parent(Supervisor {
+                child,
+                pid1: false,
+                proc_root,
+            }))
+        }
+    }
+}
+
+/// Sets SIGCHLD's disposition, returning the previous one.
+fn set_sigchld(handler: libc::sighandler_t) -> Result<libc::sighandler_t> {
+    sys("sigaction", "SIGCHLD", || {
+        // SAFETY: installs SIG_DFL or a disposition previously read back.
+        let old = unsafe { libc::signal(libc::SIGCHLD, handler) };
+        if old == libc::SIG_ERR {
+            Err(Errno::last())
+        } else {
+            Ok(old)
+        }
+    })
+}
+
+/// A pidfd for `pid`, or None on kernels before 5.3 (then the race check
+/// falls back to nothing, as util-linux did before 2.39).
+fn pidfd_open(pid: Pid) -> Result<Option<OwnedFd>> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
+    match Errno::result(fd) {
+        // SAFETY: the kernel just returned this fd to us; pidfds are always close-on-exec.
+        Ok(fd) => Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) })),
+        Err(Errno::ENOSYS) => Ok(None),
+        Err(e) => Err(Error::sys("pidfd_open", pid, e)),
+    }
+}
+
+/// Whether the process behind a pidfd has exited (the fd polls readable).
+pub fn process_exited(pidfd: &OwnedFd) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    matches!(poll(&mut fds, PollTimeout::ZERO), Ok(n) if n > 0)
+}
+
+impl Supervisor {
+    /// Forwards signals to the child and reaps children until the child
+    /// ends; returns the status to exit with.
+    pub fn wait(self) -> i32 {
+        let set = supervised_set();
+        // The original signal when the supervisor had to kill a PID 1 that
+        // ignored it: the exit status then reports that signal.
+        let mut emulated: Option<i32> = None;
+        loop {
+            // SAFETY: valid set; we do not need the siginfo.
+            let sig = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
+            if sig < 0 {
+                continue; // EINTR (a stop/continue of ourselves)
+            }
+            if sig != libc::SIGCHLD {
+                self.forward(sig, &mut emulated);
+                continue;
+            }
+            if let Some(status) = self.reap(emulated) {
+                return status;
+            }
+        }
+    }
+
+    fn forward(&self, sig: i32, emulated: &mut Option<i32>) {
+        trace::note(format_args!("forwarding signal {sig} to {}", self.child));
+        // SAFETY: kill of our own unreaped child: its pid cannot be reused.
+        unsafe { libc::kill(self.child.as_raw(), sig) };
+        if self.pid1 && terminates_by_default(sig) && !self.child_handles(sig) {
+            trace::note(format_args!(
+                "PID 1 {} has no handler for signal {sig}: killing it, as the default action would",
+                self.child
+            ));
+            *emulated = Some(sig);
+            // SAFETY: as above.
+            unsafe { libc::kill(self.child.as_raw(), libc::SIGKILL) };
+        }
+    }
+
+    /// Whether the child catches, blocks or ignores `sig` (from the SigCgt,
+    /// SigBlk and SigIgn masks of /proc/PID/status). When that cannot be
+    /// read, the child is assumed to handle it: never kill on a guess.
+    fn child_handles(&self, sig: i32) -> bool {
+        let Some(proc_root) = &self.proc_root else {
+            return true;
+        };
+        let Ok(fd) = openat(
+            proc_root,
+            format!("{}/status", self.child).as_str(),
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        ) else {
+            return true;
+        };
+        let Ok(text) = std::io::read_to_string(std::fs::File::from(fd)) else {
+            return true;
+        };
+        signal_handled(&text, sig).unwrap_or(true)
+    }
+
+    /// Reaps every child that has changed state. Returns the status to exit
+    /// with once the supervised child has ended.
+    fn reap(&self, emulated: Option<i32>) -> Option<i32> {
+        loop {
+            let mut status = 0;
+            // SAFETY: waitpid with a valid status pointer.
+            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG | libc::WUNTRACED) };
+            if pid <= 0 {
+                return None; // nothing more to reap now (0) or no children (ECHILD)
+            }
+            if pid != self.child.as_raw() {
+                continue; // a helper or an orphan re-parented to us
+            }
+            if libc::WIFSTOPPED(status) {
+                // Mirror the stop to our own parent (the shell's job control);
+                // the SIGCONT that resumes us is forwarded to the child.
+                trace::note(format_args!("child {pid} stopped; stopping too"));
+                // SAFETY: stopping ourselves.
+                unsafe { libc::kill(libc::getpid(), libc::SIGSTOP) };
+                continue;
+            }
+            let killed_by_us = libc::WIFSIGNALED(status) && libc::WTERMSIG(status) == libc::SIGKILL;
+            let code = match emulated {
+                Some(sig) if killed_by_us => 128 + sig,
+                _ => exit::status_of_raw(status)?,
+            };
+            trace::note(format_args!("child {pid} ended: exit status {code}"));
+            return Some(code);
+        }
+    }
+}
+
+/// From the text of /proc/PID/status: does the process catch, block or
+/// ignore `sig`? None if the masks are missing.
+pub fn signal_handled(status: &str, sig: i32) -> Option<bool> {
+    let bit = 1u64 << (sig - 1);
+    let mut seen = 0;
+    let mut handled = false;
+    for line in status.lines() {
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        if matches!(key, "SigBlk" | "SigIgn" | "SigCgt") {
+            let mask = u64::from_str_radix(value.trim(), 16).ok()?;
+            handled |= mask & bit != 0;
+            seen += 1;
+        }
+    }
+    (seen == 3).then_some(handled)
+}
+
+/// Sends `sig` to a raw pid (used by tools that relay signals themselves).
+pub fn send(pid: Pid, sig: i32) -> Result<()> {
+    sys("kill", format_args!("{pid} signal {sig}"), || {
+        // SAFETY: plain kill(2).
+        Errno::result(unsafe { libc::kill(pid.as_raw(), sig) }).map(drop)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STATUS: &str = "Name:\tsleep\nSigQ:\t0/95000\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\n\
+SigBlk:\t0000000000000000\nSigIgn:\t0000000000000004\nSigCgt:\t0000000000002001\n";
+
+    #[test]
+    fn reads_signal_masks() {
+        assert_eq!(signal_handled(STATUS, libc::SIGTERM), Some(false)); // bit 15 clear
+        assert_eq!(signal_handled(STATUS, libc::SIGHUP), Some(true)); // caught (bit 1)
+        assert_eq!(signal_handled(STATUS, libc::SIGQUIT), Some(true)); // ignored (bit 3)
+        assert_eq!(signal_handled(STATUS, libc::SIGALRM), Some(true)); // caught (bit 14)
+        assert_eq!(signal_handled("Name: x\n", libc::SIGTERM), None);
+    }
+
+    #[test]
+    fn forwards_catchable_signals_only() {
+        let s = forwarded_signals();
+        for sig in [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGQUIT,
+            libc::SIGUSR1,
+            libc::SIGUSR2,
+            libc::SIGWINCH,
+        ] {
+            assert!(s.contains(&sig), "{sig} should be forwarded");
+        }
+        for sig in [
+            libc::SIGKILL,
+            libc::SIGSTOP,
+            libc::SIGCHLD,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+        ] {
+            assert!(!s.contains(&sig), "{sig} must not be forwarded");
+        }
+        assert!(s.contains(&libc::SIGRTMIN()) && s.contains(&libc::SIGRTMAX()));
+    }
+
+    #[test]
+    fn default_actions() {
+        assert!(terminates_by_default(libc::SIGTERM));
+        assert!(terminates_by_default(libc::SIGUSR1));
+        assert!(terminates_by_default(libc::SIGRTMIN()));
+        assert!(!terminates_by_default(libc::SIGWINCH));
+        assert!(!terminates_by_default(libc::SIGCONT));
+    }
+}

@@ -1,0 +1,281 @@
+//! Support for the end-to-end tests: find the real binaries, run chains of
+//! them as root or as the unprivileged test user, with a clean set of fds
+//! and a time limit, parse the probe's JSON, and clean up what a test made
+//! even when it fails.
+//!
+//! The tests never call unshare, setns, mount or the like themselves: they
+//! spawn the binaries and look at the result from outside, or through the
+//! probe at the end of a chain.
+
+use serde_json::Value;
+use std::ffi::OsStr;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The unprivileged identity the tests use. No passwd entry is needed for
+/// what these tests check; a fixed id keeps runs comparable.
+pub const TEST_UID: u32 = 4242;
+pub const TEST_GID: u32 = 4242;
+
+/// How long any one command may run before the test kills it and fails.
+pub const TIME_LIMIT: Duration = Duration::from_secs(30);
+
+/// The directory holding the workspace's binaries for this build: the test
+/// executable lives in `<target>/<triple>/<profile>/deps/`.
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+/// The path of one of the workspace's binaries; fails with the command to
+/// build it when it is missing (the tests run the real, built binaries).
+pub fn bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (cargo build --workspace{})",
+        path.display(),
+        if bin_dir().ends_with("release") {
+            " --release"
+        } else {
+            ""
+        }
+    );
+    path
+}
+
+pub fn probe() -> PathBuf {
+    bin("probe")
+}
+
+/// A test that cannot run here says so; CI sets CHAIN_FAIL_ON_SKIP so that
+/// a skip fails the run instead of passing silently.
+pub fn skip(why: &str) {
+    println!("SKIP: {why}");
+    eprintln!("SKIP: {why}");
+    if std::env::var_os("CHAIN_FAIL_ON_SKIP").is_some() {
+        panic!("SKIP is a failure here (CHAIN_FAIL_ON_SKIP is set): {why}");
+    }
+}
+
+/// The outcome of a command: the status as a shell reports it (the exit
+/// code, or 128+N when signal N killed it), and its output.
+#[derive(Debug)]
+pub struct Out {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "not JSON ({e}): stdout={:?} stderr={:?}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Asserts success and returns self, showing stderr on failure.
+    pub fn ok(self) -> Out {
+        assert_eq!(self.status, 0, "failed: stderr={}", self.stderr);
+        self
+    }
+}
+
+/// Who runs a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum As {
+    Root,
+    User,
+}
+
+pub const BOTH: [As; 2] = [As::Root, As::User];
+
+/// A command with a clean start: stdin from /dev/null, no fd above 2
+/// inherited from the test process, no tracing or protocol variables from
+/// the environment, and the test user's identity when asked.
+pub fn command(who: As, program: impl AsRef<OsStr>, args: &[&str]) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .env_remove("CHAIN_TRACE")
+        .env_remove("CHAIN_SYNC_FDS");
+    if who == As::User {
+        // std also drops the supplementary groups when it changes the uid.
+        cmd.uid(TEST_UID).gid(TEST_GID);
+    }
+    // SAFETY: close_range is async-signal-safe; the test harness may hold fds
+    // of its own that must not reach the chain under test.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+            Ok(())
+        });
+    }
+    cmd
+}
+
+/// A command running one of our binaries.
+pub fn tool(who: As, name: &str, args: &[&str]) -> Command {
+    command(who, bin(name), args)
+}
+
+/// Runs to completion within [`TIME_LIMIT`] and collects the output.
+pub fn run(cmd: &mut Command) -> Out {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    finish(child)
+}
+
+/// Waits for a spawned child within [`TIME_LIMIT`]; kills it if it overruns.
+pub fn finish(child: Child) -> Out {
+    let pid = child.id() as i32;
+    let guard = KillOnDrop(pid);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(TIME_LIMIT) {
+        Ok(out) => out.expect("wait"),
+        Err(_) => panic!("command {pid} ran longer than {TIME_LIMIT:?}"),
+    };
+    std::mem::forget(guard);
+    let status = output
+        .status
+        .code()
+        .unwrap_or_else(|| 128 + output.status.signal().unwrap_or(0));
+    Out {
+        status,
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Kills a process by pid when dropped (a test that panics midway must not
+/// leave its container running).
+pub struct KillOnDrop(pub i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of a pid this test started.
+        unsafe { libc::kill(self.0, libc::SIGKILL) };
+    }
+}
+
+/// `unshare-rs ARGS -- probe` as `who`; returns the probe's JSON.
+pub fn probe_under(who: As, unshare_args: &[&str]) -> Value {
+    let probe = probe();
+    let mut args: Vec<&str> = unshare_args.to_vec();
+    args.push("--");
+    args.push(probe.to_str().unwrap());
+    run(&mut tool(who, "unshare-rs", &args)).ok().json()
+}
+
+/// The probe run directly, as `who`: the host's view.
+pub fn host_probe(who: As) -> Value {
+    run(&mut command(who, probe(), &[])).ok().json()
+}
+
+/// Polls `cond` every 10 ms until it holds or `limit` passes.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cond()
+}
+
+/// Whether a process exists (and is not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z')),
+        Err(_) => false,
+    }
+}
+
+/// A directory under /tmp named for the test, removed (with whatever is in
+/// it) when dropped. Readable and writable by the test user.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("chain-e2e-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create temp dir");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o777))
+            .expect("chmod");
+        TempDir(path)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    pub fn str(&self, name: &str) -> String {
+        self.path(name).to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        // Anything a test bound below here is detached first, so the removal
+        // cannot fail on a busy mount point.
+        if let Ok(mounts) = std::fs::read_to_string("/proc/self/mountinfo") {
+            let prefix = self.0.to_string_lossy().into_owned();
+            for line in mounts.lines() {
+                if let Some(point) = line.split(' ').nth(4).filter(|p| p.starts_with(&prefix)) {
+                    let _ = Command::new("umount").args(["-l", point]).status();
+                }
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs a closure when dropped: cleanup that must happen even on failure.
+pub struct Cleanup<F: FnMut()>(pub F);
+
+impl<F: FnMut()> Drop for Cleanup<F> {
+    fn drop(&mut self) {
+        (self.0)()
+    }
+}
+
+/// The namespace ids of a probe report, by name.
+pub fn ns(report: &Value, kind: &str) -> u64 {
+    report["ns"][kind]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no ns.{kind} in {report}"))
+}
+
+/// The inode of /proc/PID/ns/KIND, seen from the test.
+pub fn ns_of_pid(pid: i32, kind: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+        .ok()
+        .map(|m| m.ino())
+}
+
+/// Whether util-linux's tools are installed (for side-by-side checks).
+pub fn have(program: &str) -> bool {
+    Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
