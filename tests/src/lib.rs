@@ -102,20 +102,39 @@ pub const BOTH: [As; 2] = [As::Root, As::User];
 /// inherited from the test process, no tracing or protocol variables from
 /// the environment, and the test user's identity when asked.
 pub fn command(who: As, program: impl AsRef<OsStr>, args: &[&str]) -> Command {
+    command_passing(who, program, args, &[])
+}
+
+/// Like [`command`], but the fds `(from, to)` are passed on purpose: `from`
+/// (an fd of the test process) becomes `to` in the child, and every other
+/// fd above 2 is closed.
+pub fn command_passing(who: As, program: impl AsRef<OsStr>, args: &[&str], pass: &[(i32, i32)]) -> Command {
     let mut cmd = Command::new(program);
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .env_remove("CHAIN_TRACE")
-        .env_remove("CHAIN_SYNC_FDS");
+    cmd.args(args).stdin(Stdio::null()).env_remove("CHAIN_TRACE").env_remove("CHAIN_SYNC_FDS");
     if who == As::User {
         // std also drops the supplementary groups when it changes the uid.
         cmd.uid(TEST_UID).gid(TEST_GID);
     }
-    // SAFETY: close_range is async-signal-safe; the test harness may hold fds
-    // of its own that must not reach the chain under test.
+    let pass = pass.to_vec();
+    let mut keep: Vec<u32> = pass.iter().map(|&(_, to)| to as u32).collect();
+    keep.sort_unstable();
+    // SAFETY: dup2 and close_range are async-signal-safe; the test harness
+    // may hold fds of its own that must not reach the chain under test.
     unsafe {
-        cmd.pre_exec(|| {
-            libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+        cmd.pre_exec(move || {
+            for &(from, to) in &pass {
+                if libc::dup2(from, to) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            let mut first = 3u32;
+            for &k in &keep {
+                if k > first {
+                    libc::syscall(libc::SYS_close_range, first, k - 1, 0u32);
+                }
+                first = first.max(k + 1);
+            }
+            libc::syscall(libc::SYS_close_range, first, u32::MAX, 0u32);
             Ok(())
         });
     }

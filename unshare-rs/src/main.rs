@@ -1,6 +1,7 @@
 //! unshare-rs: create namespaces with one unshare(2), then exec the rest of
 //! the argv. See README.md for the full description.
 
+mod gate;
 mod hints;
 mod namespaces;
 mod options;
@@ -182,38 +183,44 @@ fn run(opts: Options) -> Result<Infallible> {
         })?;
     }
 
-    // Persist last among the steps that can fail, so a failure above leaves
-    // no bound namespace file behind.
-    if let Some(helper) = persister {
-        helper.run(getpid())?;
-    }
-
-    let ids = report::namespace_ids();
     if opts.forks() {
-        trace::note(format_args!(
-            "forking: {}",
-            if opts.has(Kind::Pid) {
-                "a PID namespace applies to children only"
-            } else {
-                "asked to"
-            }
-        ));
+        trace::note(format_args!("forking: {}", if opts.has(Kind::Pid) { "a PID namespace applies to children only" } else { "asked to" }));
+        // When namespaces are persisted, the child waits at this gate until
+        // the files are bound, so the workload can rely on them.
+        let gate = persister.is_some().then(gate::Gate::new).transpose()?;
+        let ns_dir = report::NsDir::open()?;
         match fork_supervised(opts.kill_child)? {
             Forked::Parent(mut supervisor) => {
                 supervisor.pid1 = opts.has(Kind::Pid);
                 let child = supervisor.child;
-                if let Err(e) = report::write(pid_file, info_fd, child, &ids) {
-                    let _ = chain::supervise::send(child, libc::SIGKILL);
-                    return Err(e);
+                // A new PID namespace can be bound or named only now that
+                // its first process exists.
+                let announced = persist_and_report(persister, pid_file, info_fd, child, &ns_dir);
+                match (announced, gate) {
+                    (Ok(()), Some(gate)) => gate.open()?,
+                    (Ok(()), None) => {}
+                    (Err(e), gate) => {
+                        // The child, still at the gate, sees it close and
+                        // exits; without a gate it is killed.
+                        if gate.is_none() {
+                            let _ = chain::supervise::send(child, libc::SIGKILL);
+                        }
+                        drop(gate);
+                        supervisor.wait();
+                        return Err(e);
+                    }
                 }
                 cli::exit(supervisor.wait());
             }
             Forked::Child => {
-                drop((pid_file, info_fd));
+                drop((pid_file, info_fd, persister, ns_dir));
+                if let Some(gate) = gate {
+                    gate.pass()?;
+                }
             }
         }
     } else {
-        report::write(pid_file, info_fd, getpid(), &ids)?;
+        persist_and_report(persister, pid_file, info_fd, getpid(), &report::NsDir::open()?)?;
     }
 
     // proc shows the PID namespace of the process that mounts it: only the
@@ -226,6 +233,22 @@ fn run(opts: Options) -> Result<Infallible> {
         return run_init(program);
     }
     Err(program.exec())
+}
+
+/// Binds the persisted namespaces (from the helper outside), then writes
+/// the pid file and the info JSON: the last steps that can fail before the
+/// workload starts, so a failure above leaves no bound file behind.
+fn persist_and_report(
+    persister: Option<outside::Helper>,
+    pid_file: Option<std::os::fd::OwnedFd>,
+    info_fd: Option<std::os::fd::OwnedFd>,
+    workload: nix::unistd::Pid,
+    ns_dir: &report::NsDir,
+) -> Result<()> {
+    if let Some(helper) = persister {
+        helper.run(getpid())?;
+    }
+    report::write(pid_file, info_fd, workload, &ns_dir.ids())
 }
 
 fn set_propagation(mode: Propagation) -> Result<()> {

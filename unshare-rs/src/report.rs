@@ -5,7 +5,8 @@
 use crate::namespaces::{ALL, Kind};
 use chain::{Result, sys};
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
-use nix::sys::stat::{Mode, stat};
+use nix::fcntl::AtFlags;
+use nix::sys::stat::{Mode, fstatat};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
@@ -43,16 +44,25 @@ pub fn claim_info_fd(fd: i32) -> Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// The id (inode number) of each namespace the workload will be in: its
-/// PID and time namespaces are the creator's `*_for_children`.
-pub fn namespace_ids() -> BTreeMap<Kind, u64> {
-    ALL.iter()
-        .filter_map(|&k| {
-            stat(format!("/proc/self/ns/{}", k.created_ns_file()).as_str())
-                .ok()
-                .map(|st| (k, st.st_ino))
-        })
-        .collect()
+/// This process's /proc/self/ns, opened before a fork: once the child
+/// mounts a new proc over /proc, "/proc/self" no longer names us.
+pub struct NsDir(OwnedFd);
+
+impl NsDir {
+    pub fn open() -> Result<NsDir> {
+        sys("open", "/proc/self/ns", || open("/proc/self/ns", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()))
+            .map(NsDir)
+    }
+
+    /// The id (inode number) of each namespace the workload is in: its PID
+    /// and time namespaces are the creator's `*_for_children`. A new PID
+    /// namespace can be named only once its first process exists, so call
+    /// this after the fork.
+    pub fn ids(&self) -> BTreeMap<Kind, u64> {
+        ALL.iter()
+            .filter_map(|&k| fstatat(&self.0, k.created_ns_file(), AtFlags::empty()).ok().map(|st| (k, st.st_ino)))
+            .collect()
+    }
 }
 
 /// `{"child-pid": 42, "cgroup-namespace": 4026531835, ...}`
@@ -105,7 +115,7 @@ mod tests {
 
     #[test]
     fn own_namespaces_are_readable() {
-        let ids = namespace_ids();
+        let ids = NsDir::open().unwrap().ids();
         assert!(
             ids.contains_key(&Kind::Net) && ids.contains_key(&Kind::Mount),
             "{ids:?}"
