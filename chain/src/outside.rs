@@ -178,7 +178,14 @@ impl Helper {
                 self.pid
             )));
         }
-        parse_answer(&buf[..n])
+        // A helper of this same program (unshare-rs persisting namespaces)
+        // need not name itself twice.
+        parse_answer(&buf[..n]).map_err(|mut e| {
+            if let Some(rest) = e.op.strip_prefix(trace::prog()).and_then(|r| r.strip_prefix(": ")) {
+                e.op = rest.to_string();
+            }
+            e
+        })
     }
 }
 

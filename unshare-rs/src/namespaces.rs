@@ -66,6 +66,14 @@ impl Kind {
         }
     }
 
+    /// The long option that creates it: `--mount`, `--net`, ...
+    pub fn long_name(self) -> &'static str {
+        match self {
+            Kind::Mount => "mount",
+            other => other.proc_name(),
+        }
+    }
+
     /// The `user.max_*_namespaces` sysctl limiting this kind.
     pub fn limit_sysctl(self) -> String {
         format!(

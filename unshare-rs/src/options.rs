@@ -196,7 +196,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             if file.as_ref().is_some_and(|f| f.as_os_str().is_empty()) {
                 return Err(Error::usage(
                     PROG,
-                    format!("--{}=: empty file name", long_name(kind)),
+                    format!("--{}=: empty file name", kind.long_name()),
                 ));
             }
             let slot = o.namespaces.entry(kind).or_insert(None);
@@ -286,13 +286,6 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         ));
     }
     Ok(Parsed::Run(o))
-}
-
-fn long_name(kind: Kind) -> &'static str {
-    match kind {
-        Kind::Mount => "mount",
-        other => other.proc_name(),
-    }
 }
 
 fn uts_name(opt: &str, raw: OsString) -> Result<String> {

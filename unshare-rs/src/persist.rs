@@ -42,8 +42,8 @@ pub fn bind_all(pid: Pid, files: &[(Kind, PathBuf)]) -> Result<()> {
 /// Returns whether the file was created here.
 fn bind_one(pid: Pid, kind: Kind, file: &PathBuf) -> Result<bool> {
     let created = match sys(
-        "open",
-        format_args!("{} O_CREAT|O_EXCL", file.display()),
+        "create",
+        format_args!("{} (--{}=FILE)", file.display(), kind.long_name()),
         || {
             open(
                 file,
