@@ -51,7 +51,8 @@ pub fn fork_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
         )
     })?;
     // SAFETY: the tools are single-threaded, so the child may run any code.
-    match sys("fork", "helper", || unsafe { nix::unistd::fork() })? {
+    let begin = std::time::Instant::now();
+    match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", "helper", e))? {
         nix::unistd::ForkResult::Child => {
             drop(ours);
             let code = helper_main(theirs, work);
@@ -61,9 +62,11 @@ pub fn fork_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
         }
         nix::unistd::ForkResult::Parent { child } => {
             drop(theirs);
-            trace::note(format_args!(
-                "helper {child} waits for the namespaces to act on"
-            ));
+            // Traced here only: the helper must not report the fork too.
+            trace::step(
+                format_args!("fork = helper {child}, waits for the namespaces to act on"),
+                begin.elapsed(),
+            );
             Ok(Helper {
                 sock: ours,
                 pid: child,
@@ -181,7 +184,10 @@ impl Helper {
         // A helper of this same program (unshare-rs persisting namespaces)
         // need not name itself twice.
         parse_answer(&buf[..n]).map_err(|mut e| {
-            if let Some(rest) = e.op.strip_prefix(trace::prog()).and_then(|r| r.strip_prefix(": ")) {
+            if let Some(rest) =
+                e.op.strip_prefix(trace::prog())
+                    .and_then(|r| r.strip_prefix(": "))
+            {
                 e.op = rest.to_string();
             }
             e

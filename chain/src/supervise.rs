@@ -122,7 +122,8 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
     .ok();
 
     // SAFETY: the tools are single-threaded, so the child may run any code.
-    let forked = sys("fork", "", || unsafe { nix::unistd::fork() })?;
+    let begin = std::time::Instant::now();
+    let forked = unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", "", e))?;
     match forked {
         nix::unistd::ForkResult::Child => {
             // The child dies with the supervisor: a container must not outlive
@@ -152,9 +153,11 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
             Ok(Forked::Child)
         }
         nix::unistd::ForkResult::Parent { child } => {
-            trace::note(format_args!(
-                "forked child {child}; forwarding signals to it"
-            ));
+            // Traced here only: the child must not report the fork too.
+            trace::step(
+                format_args!("fork = child {child}, supervised"),
+                begin.elapsed(),
+            );
             Ok(Forked::Parent(Supervisor {
                 child,
                 pid1: false,

@@ -31,6 +31,14 @@ pub fn init(prog: &'static str) {
     }
 }
 
+/// A step timed by the caller (for steps like fork, whose result only one
+/// of the two processes should report).
+pub fn step(what: fmt::Arguments<'_>, took: std::time::Duration) {
+    if enabled() {
+        emit(format_args!("{what} ({:.3} ms)", took.as_secs_f64() * 1e3));
+    }
+}
+
 /// Turns tracing on (the tool's `-v`).
 pub fn enable() {
     ENABLED.store(true, Ordering::Relaxed);
@@ -80,9 +88,11 @@ pub fn sys<T>(op: &str, object: impl Display, step: impl FnOnce() -> nix::Result
     let begin = Instant::now();
     let result = step();
     let took = begin.elapsed().as_secs_f64() * 1e3;
+    let call = format!("{op} {object}");
+    let call = call.trim_end();
     match &result {
-        Ok(_) => emit(format_args!("{op} {object} = ok ({took:.3} ms)")),
-        Err(errno) => emit(format_args!("{op} {object} = {errno} ({took:.3} ms)")),
+        Ok(_) => emit(format_args!("{call} = ok ({took:.3} ms)")),
+        Err(errno) => emit(format_args!("{call} = {errno} ({took:.3} ms)")),
     }
     result.map_err(|errno| Error::sys(op, object, errno))
 }

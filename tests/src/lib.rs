@@ -108,9 +108,17 @@ pub fn command(who: As, program: impl AsRef<OsStr>, args: &[&str]) -> Command {
 /// Like [`command`], but the fds `(from, to)` are passed on purpose: `from`
 /// (an fd of the test process) becomes `to` in the child, and every other
 /// fd above 2 is closed.
-pub fn command_passing(who: As, program: impl AsRef<OsStr>, args: &[&str], pass: &[(i32, i32)]) -> Command {
+pub fn command_passing(
+    who: As,
+    program: impl AsRef<OsStr>,
+    args: &[&str],
+    pass: &[(i32, i32)],
+) -> Command {
     let mut cmd = Command::new(program);
-    cmd.args(args).stdin(Stdio::null()).env_remove("CHAIN_TRACE").env_remove("CHAIN_SYNC_FDS");
+    cmd.args(args)
+        .stdin(Stdio::null())
+        .env_remove("CHAIN_TRACE")
+        .env_remove("CHAIN_SYNC_FDS");
     if who == As::User {
         // std also drops the supplementary groups when it changes the uid.
         cmd.uid(TEST_UID).gid(TEST_GID);

@@ -5,8 +5,8 @@
 //! closes and the child exits quietly; the supervisor reports the error.
 
 use chain::{Result, exit, sys};
-use nix::unistd::{pipe2, read, write};
 use nix::fcntl::OFlag;
+use nix::unistd::{pipe2, read, write};
 use std::os::fd::OwnedFd;
 
 pub struct Gate {
@@ -23,17 +23,21 @@ impl Gate {
     /// Supervisor side: let the child through.
     pub fn open(self) -> Result<()> {
         drop(self.wait_end);
-        sys("write", "gate: open", || write(&self.open_end, b"1").map(drop))
+        sys("write", "gate: open", || {
+            write(&self.open_end, b"1").map(drop)
+        })
     }
 
     /// Child side: wait until the supervisor opens the gate.
     pub fn pass(self) -> Result<()> {
         drop(self.open_end);
         let mut byte = [0u8; 1];
-        let n = sys("read", "gate: wait for the supervisor", || loop {
-            match read(&self.wait_end, &mut byte) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                other => break other,
+        let n = sys("read", "gate: wait for the supervisor", || {
+            loop {
+                match read(&self.wait_end, &mut byte) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    other => break other,
+                }
             }
         })?;
         if n == 0 {

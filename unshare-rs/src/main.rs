@@ -184,7 +184,14 @@ fn run(opts: Options) -> Result<Infallible> {
     }
 
     if opts.forks() {
-        trace::note(format_args!("forking: {}", if opts.has(Kind::Pid) { "a PID namespace applies to children only" } else { "asked to" }));
+        trace::note(format_args!(
+            "forking: {}",
+            if opts.has(Kind::Pid) {
+                "a PID namespace applies to children only"
+            } else {
+                "asked to"
+            }
+        ));
         // When namespaces are persisted, the child waits at this gate until
         // the files are bound, so the workload can rely on them.
         let gate = persister.is_some().then(gate::Gate::new).transpose()?;
@@ -220,7 +227,13 @@ fn run(opts: Options) -> Result<Infallible> {
             }
         }
     } else {
-        persist_and_report(persister, pid_file, info_fd, getpid(), &report::NsDir::open()?)?;
+        persist_and_report(
+            persister,
+            pid_file,
+            info_fd,
+            getpid(),
+            &report::NsDir::open()?,
+        )?;
     }
 
     // proc shows the PID namespace of the process that mounts it: only the
@@ -252,13 +265,13 @@ fn persist_and_report(
 }
 
 fn set_propagation(mode: Propagation) -> Result<()> {
-    let flag = match mode {
-        Propagation::Private => MsFlags::MS_PRIVATE,
-        Propagation::Slave => MsFlags::MS_SLAVE,
-        Propagation::Shared => MsFlags::MS_SHARED,
+    let (flag, name) = match mode {
+        Propagation::Private => (MsFlags::MS_PRIVATE, "MS_PRIVATE"),
+        Propagation::Slave => (MsFlags::MS_SLAVE, "MS_SLAVE"),
+        Propagation::Shared => (MsFlags::MS_SHARED, "MS_SHARED"),
         Propagation::Unchanged => return Ok(()),
     };
-    sys("mount", format_args!("/ {flag:?}|MS_REC"), || {
+    sys("mount", format_args!("/ {name}|MS_REC"), || {
         mount(
             None::<&str>,
             "/",

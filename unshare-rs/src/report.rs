@@ -4,8 +4,8 @@
 
 use crate::namespaces::{ALL, Kind};
 use chain::{Result, sys};
-use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
 use nix::fcntl::AtFlags;
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};
 use nix::sys::stat::{Mode, fstatat};
 use nix::unistd::Pid;
 use std::collections::BTreeMap;
@@ -50,8 +50,14 @@ pub struct NsDir(OwnedFd);
 
 impl NsDir {
     pub fn open() -> Result<NsDir> {
-        sys("open", "/proc/self/ns", || open("/proc/self/ns", OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC, Mode::empty()))
-            .map(NsDir)
+        sys("open", "/proc/self/ns", || {
+            open(
+                "/proc/self/ns",
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        })
+        .map(NsDir)
     }
 
     /// The id (inode number) of each namespace the workload is in: its PID
@@ -60,7 +66,11 @@ impl NsDir {
     /// this after the fork.
     pub fn ids(&self) -> BTreeMap<Kind, u64> {
         ALL.iter()
-            .filter_map(|&k| fstatat(&self.0, k.created_ns_file(), AtFlags::empty()).ok().map(|st| (k, st.st_ino)))
+            .filter_map(|&k| {
+                fstatat(&self.0, k.created_ns_file(), AtFlags::empty())
+                    .ok()
+                    .map(|st| (k, st.st_ino))
+            })
             .collect()
     }
 }

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The project's test command (README: "Test").
+#
+# Installs what the tests need on a fresh Debian machine (as root), builds
+# the release binaries (static musl), then runs the unit tests and the
+# end-to-end tests against those binaries. The end-to-end tests need root:
+# they create namespaces and run some checks as an unprivileged test user.
+#
+# CHAIN_FAIL_ON_SKIP=1 (set by CI) turns every skipped test into a failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages: the tools the tests compare with or drive.
+#   util-linux: unshare, nsenter, ipcmk   procps: ps   iproute2: ip
+#   bubblewrap, hyperfine: the benchmark   busybox-static: a static rootfs
+#   uidmap: newuidmap/newgidmap            crun: the benchmark
+need=()
+for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:iproute2 \
+            bwrap:bubblewrap hyperfine:hyperfine busybox:busybox-static newuidmap:uidmap crun:crun; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing: ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  else
+    echo "missing packages: ${need[*]} (install them as root)" >&2
+  fi
+fi
+
+# The release binaries are static musl binaries (.cargo/config.toml).
+if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
+  rustup target add x86_64-unknown-linux-musl
+fi
+
+cargo build --release --workspace --locked
+cargo test --release --workspace --locked
