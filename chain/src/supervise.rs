@@ -97,21 +97,6 @@ pub struct Supervisor {
 /// restored; in the parent, forwarded signals and SIGCHLD stay blocked until
 /// [`Supervisor::wait`].
 pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
-    // Block first: a signal that arrives between the fork and the wait is then
-    // queued for forwarding instead of killing or missing the supervisor.
-    let set = supervised_set();
-    sys(
-        "sigprocmask",
-        "SIG_BLOCK forwarded signals and SIGCHLD",
-        || {
-            // SAFETY: valid set pointer, no old-mask output requested.
-            Errno::result(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) })
-                .map(drop)
-        },
-    )?;
-    // A caller that ignores SIGCHLD would make the kernel reap our child
-    // before we can read its status: the supervisor needs the default.
-    let old_chld = set_sigchld(libc::SIG_DFL)?;
     let me = nix::unistd::getpid();
     let parent_pidfd = pidfd_open(me)?;
     let proc_root = open(
@@ -120,10 +105,43 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
         Mode::empty(),
     )
     .ok();
+    // Block first: a signal that arrives between the fork and the wait is then
+    // queued for forwarding instead of killing or missing the supervisor.
+    let set = supervised_set();
+    // SAFETY: sigset_t is plain data; sigprocmask fills it.
+    let mut old_mask: libc::sigset_t = unsafe { std::mem::zeroed() };
+    sys(
+        "sigprocmask",
+        "SIG_BLOCK forwarded signals and SIGCHLD",
+        || {
+            // SAFETY: valid set and old-mask pointers.
+            Errno::result(unsafe { libc::sigprocmask(libc::SIG_BLOCK, &set, &mut old_mask) })
+                .map(drop)
+        },
+    )?;
+    // A caller that ignores SIGCHLD would make the kernel reap our child
+    // before we can read its status: the supervisor needs the default.
+    let old_chld = match set_sigchld(libc::SIG_DFL) {
+        Ok(old) => old,
+        Err(e) => {
+            // SAFETY: puts back the mask read above.
+            unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+            return Err(e);
+        }
+    };
 
     // SAFETY: the tools are single-threaded, so the child may run any code.
     let begin = std::time::Instant::now();
-    let forked = unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", "", e))?;
+    let forked = match unsafe { nix::unistd::fork() } {
+        Ok(forked) => forked,
+        Err(e) => {
+            // No child: leave the signal state as the caller had it.
+            let _ = set_sigchld(old_chld);
+            // SAFETY: puts back the mask read above.
+            unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
+            return Err(Error::sys("fork", "", e));
+        }
+    };
     match forked {
         nix::unistd::ForkResult::Child => {
             // The child dies with the supervisor: a container must not outlive
@@ -137,14 +155,12 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
             })?;
             // The supervisor may have died before PR_SET_PDEATHSIG took hold;
             // its pidfd turns readable when it has exited.
-            if let Some(fd) = &parent_pidfd {
-                if process_exited(fd) {
-                    trace::note(format_args!(
-                        "supervisor {me} died before the child armed its death signal"
-                    ));
-                    // SAFETY: _exit never returns and runs no destructors.
-                    unsafe { libc::_exit(exit::TOOL_FAILED) };
-                }
+            if parent_pidfd.as_ref().is_some_and(process_exited) {
+                trace::note(format_args!(
+                    "supervisor {me} died before the child armed its death signal"
+                ));
+                // SAFETY: _exit never returns and runs no destructors.
+                unsafe { libc::_exit(exit::TOOL_FAILED) };
             }
             drop(parent_pidfd);
             drop(proc_root);
@@ -226,10 +242,14 @@ impl Supervisor {
     }
 
     fn forward(&self, sig: i32, emulated: &mut Option<i32>) {
+        // Decide before forwarding: a handler installed with SA_RESETHAND is
+        // back to the default once the signal has arrived, and must not be
+        // mistaken for none.
+        let emulate = self.pid1 && terminates_by_default(sig) && !self.child_handles(sig);
         trace::note(format_args!("forwarding signal {sig} to {}", self.child));
         // SAFETY: kill of our own unreaped child: its pid cannot be reused.
         unsafe { libc::kill(self.child.as_raw(), sig) };
-        if self.pid1 && terminates_by_default(sig) && !self.child_handles(sig) {
+        if emulate {
             trace::note(format_args!(
                 "PID 1 {} has no handler for signal {sig}: killing it, as the default action would",
                 self.child
@@ -241,24 +261,32 @@ impl Supervisor {
     }
 
     /// Whether the child catches, blocks or ignores `sig` (from the SigCgt,
-    /// SigBlk and SigIgn masks of /proc/PID/status). When that cannot be
-    /// read, the child is assumed to handle it: never kill on a guess.
+    /// SigBlk and SigIgn masks of /proc/PID/status), or sleeps in
+    /// sigwaitinfo/sigtimedwait, as tini and our --init do: during that
+    /// call the kernel takes the waited signals out of SigBlk, yet still
+    /// delivers them. When this cannot be read, the child is assumed to
+    /// handle the signal: never kill on a guess.
     fn child_handles(&self, sig: i32) -> bool {
         let Some(proc_root) = &self.proc_root else {
             return true;
         };
-        let Ok(fd) = openat(
-            proc_root,
-            format!("{}/status", self.child).as_str(),
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        ) else {
-            return true;
+        let read = |name: &str| -> Option<String> {
+            let path = format!("{}/{name}", self.child);
+            let fd = openat(
+                proc_root,
+                path.as_str(),
+                OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()?;
+            std::io::read_to_string(std::fs::File::from(fd)).ok()
         };
-        let Ok(text) = std::io::read_to_string(std::fs::File::from(fd)) else {
+        if read("wchan").is_some_and(|w| w.contains("sigtimedwait")) {
             return true;
-        };
-        signal_handled(&text, sig).unwrap_or(true)
+        }
+        read("status")
+            .and_then(|text| signal_handled(&text, sig))
+            .unwrap_or(true)
     }
 
     /// Reaps every child that has changed state. Returns the status to exit

@@ -421,3 +421,39 @@ fn pid_file_and_info_fd_find_the_container() {
         assert_eq!(finish(child).status, 143);
     }
 }
+
+#[test]
+fn init_hands_signals_to_a_workload_that_traps_them() {
+    // Under --init, PID 1 sleeps in sigwaitinfo, which hides the waited
+    // signals from SigBlk; the supervisor must still see that it handles
+    // them, forward the TERM, and let the workload's trap decide (42).
+    let dir = TempDir::new("init-trap");
+    for who in BOTH {
+        let user: &[&str] = if who == As::User { &["-U"] } else { &[] };
+        let script = "trap 'exit 42' TERM; while :; do sleep 0.05; done";
+        let args = [user, &["-fp", "--init", "--", "sh", "-c", script]].concat();
+        let (child, init, _guard) = start(who, &dir, &args, "unshare-rs");
+        let mut shell = 0;
+        let ready = wait_until(Duration::from_secs(5), || {
+            shell = child_pids(init).first().copied().unwrap_or(0);
+            shell > 0 && catches(shell, libc::SIGTERM)
+        });
+        assert!(ready, "the workload did not install its trap");
+        // Let PID 1 settle into sigwaitinfo.
+        std::thread::sleep(Duration::from_millis(50));
+        send(child.id() as i32, libc::SIGTERM);
+        assert_eq!(
+            finish(child).status,
+            42,
+            "{who:?}: the workload's trap did not decide"
+        );
+    }
+}
+
+fn child_pids(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}

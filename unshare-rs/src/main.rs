@@ -89,7 +89,7 @@ fn main() {
             Parsed::Version => {
                 cli::print_and_exit(concat!("unshare-rs ", env!("CARGO_PKG_VERSION"), "\n"))
             }
-            Parsed::Run(opts) => run(opts),
+            Parsed::Run(opts) => run(*opts),
         }
     })
 }

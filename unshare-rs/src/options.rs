@@ -148,7 +148,7 @@ impl Options {
 const UTS_NAME_MAX: usize = 64;
 
 pub enum Parsed {
-    Run(Options),
+    Run(Box<Options>),
     Help,
     Version,
 }
@@ -285,7 +285,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             "--info-fd: a file descriptor is not negative",
         ));
     }
-    Ok(Parsed::Run(o))
+    Ok(Parsed::Run(Box::new(o)))
 }
 
 fn uts_name(opt: &str, raw: OsString) -> Result<String> {
@@ -305,7 +305,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Options {
         match parse(args.iter().map(OsString::from)).unwrap() {
-            Parsed::Run(o) => o,
+            Parsed::Run(o) => *o,
             _ => panic!("not a run"),
         }
     }
