@@ -4,11 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+. tests/target-dir.sh
+
 if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   rustup target add x86_64-unknown-linux-musl
 fi
 cargo build --release --workspace --locked --quiet
-bin=target/x86_64-unknown-linux-musl/release
+bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release
 
 show() { printf '\n== %s\n' "$1"; }
 

@@ -29,6 +29,8 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
+. tests/target-dir.sh
+
 # The release binaries are static musl binaries (.cargo/config.toml).
 if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
   rustup target add x86_64-unknown-linux-musl
