@@ -351,12 +351,14 @@ fn errors_name_the_cause() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(125), "{stderr}");
-    assert!(
-        stderr.contains(
-            "Operation not permitted (user namespaces are refused: check user.max_user_namespaces="
-        ),
-        "{stderr}"
-    );
+    let refused = "Operation not permitted (user namespaces are refused: check kernel.unprivileged_userns_clone";
+    assert!(stderr.contains(refused), "{stderr}");
+    for setting in [
+        "user.max_user_namespaces=",
+        "kernel.apparmor_restrict_unprivileged_userns",
+    ] {
+        assert!(stderr.contains(setting), "{stderr}");
+    }
     assert!(stderr.contains("chrooted"), "{stderr}");
 }
 

@@ -25,18 +25,17 @@ pub fn for_unshare(errno: Errno, kinds: &[Kind]) -> Option<String> {
 fn eperm(kinds: &[Kind]) -> String {
     let root = nix::unistd::geteuid().is_root();
     if kinds.contains(&Kind::User) {
+        // All three decide on some distribution (Debian, any, Ubuntu); say
+        // which this kernel has, and their values.
         let settings: Vec<String> = [
             "kernel.unprivileged_userns_clone",
             "user.max_user_namespaces",
             "kernel.apparmor_restrict_unprivileged_userns",
         ]
         .iter()
-        .filter_map(|s| sysctl(s))
+        .map(|s| sysctl(s).unwrap_or_else(|| format!("{s} (not on this kernel)")))
         .collect();
-        let mut hint = String::from("user namespaces are refused");
-        if !settings.is_empty() {
-            hint += &format!(": check {}", settings.join(", "));
-        }
+        let hint = format!("user namespaces are refused: check {}", settings.join(", "));
         hint + "; a chrooted process, or one whose uid or gid has no mapping, cannot create one either"
     } else if !root {
         "creating these namespaces needs CAP_SYS_ADMIN: run as root, or add -U (--user) so that a new user namespace grants it".into()
@@ -101,6 +100,11 @@ mod tests {
         let user = for_unshare(Errno::EPERM, &[Kind::User]).unwrap();
         assert!(user.starts_with("user namespaces are refused"), "{user}");
         assert!(user.contains("user.max_user_namespaces="), "{user}");
+        assert!(user.contains("kernel.unprivileged_userns_clone"), "{user}");
+        assert!(
+            user.contains("kernel.apparmor_restrict_unprivileged_userns"),
+            "{user}"
+        );
         let full = for_unshare(Errno::ENOSPC, &[Kind::Net, Kind::Pid]).unwrap();
         assert!(
             full.contains("user.max_net_namespaces=") && full.contains("user.max_pid_namespaces="),
