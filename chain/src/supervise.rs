@@ -54,7 +54,8 @@ pub fn terminates_by_default(sig: i32) -> bool {
     )
 }
 
-fn sigset_of(signals: &[i32]) -> libc::sigset_t {
+/// A `sigset_t` holding exactly `signals`.
+pub fn sigset_of(signals: &[i32]) -> libc::sigset_t {
     // SAFETY: sigemptyset initialises the set; sigaddset only fails for
     // invalid numbers, and these come from libc's own constants.
     unsafe {

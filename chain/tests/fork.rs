@@ -55,17 +55,7 @@ extern "C" fn block_sigchld() {
 
 // ---------------------------------------------------------------- helpers --
 
-fn sigset(signals: &[i32]) -> libc::sigset_t {
-    // SAFETY: sigemptyset initialises the set; the numbers are valid signals.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        for &s in signals {
-            libc::sigaddset(&mut set, s);
-        }
-        set
-    }
-}
+use chain::supervise::sigset_of as sigset;
 
 /// Sets the calling thread's signal mask to exactly `signals`.
 fn set_mask(signals: &[i32]) {
