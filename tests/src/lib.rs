@@ -310,3 +310,96 @@ pub fn have(program: &str) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// The repository's top directory.
+pub fn repo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo")
+        .to_path_buf()
+}
+
+/// Compiles one of tests/c/*.c into a static binary at `out`.
+pub fn compile_c(name: &str, out: &Path) {
+    let src = repo_dir().join("tests/c").join(format!("{name}.c"));
+    let status = Command::new("cc")
+        .args(["-static", "-O2", "-o"])
+        .arg(out)
+        .arg(&src)
+        .status()
+        .expect("run cc");
+    assert!(status.success(), "cc {} failed", src.display());
+}
+
+/// The shared test rootfs (built once per test binary with
+/// examples/mkrootfs.sh into the target directory), with the probe at
+/// /probe and the C helpers at /bin/escape and /bin/pty. Tests that write
+/// to a rootfs build their own (see [`small_rootfs`]).
+pub fn rootfs() -> PathBuf {
+    static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    ROOTFS
+        .get_or_init(|| {
+            let dir = bin_dir().join("e2e-rootfs");
+            let out = Command::new("bash")
+                .arg(repo_dir().join("examples/mkrootfs.sh"))
+                .arg(&dir)
+                .output()
+                .expect("mkrootfs");
+            assert!(
+                out.status.success(),
+                "mkrootfs.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            install_test_programs(&dir);
+            dir
+        })
+        .clone()
+}
+
+/// Puts the probe and the C helpers into a rootfs.
+pub fn install_test_programs(root: &Path) {
+    std::fs::copy(probe(), root.join("probe")).expect("copy probe");
+    for name in ["escape", "pty"] {
+        compile_c(name, &root.join("bin").join(name));
+    }
+}
+
+/// A minimal writable rootfs in `dir`: the static busybox with a few
+/// applets, and the probe. For tests that change or break a rootfs.
+pub fn small_rootfs(dir: &Path) {
+    for sub in ["bin", "tmp"] {
+        std::fs::create_dir_all(dir.join(sub)).unwrap();
+    }
+    let busybox = ["/bin/busybox", "/usr/bin/busybox"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("busybox-static");
+    std::fs::copy(busybox, dir.join("bin/busybox")).unwrap();
+    for applet in [
+        "sh", "ls", "cat", "echo", "true", "touch", "mkdir", "stat", "readlink",
+    ] {
+        let _ = std::os::unix::fs::symlink("busybox", dir.join("bin").join(applet));
+    }
+    std::fs::copy(probe(), dir.join("probe")).unwrap();
+}
+
+/// `unshare-rs UNSHARE -- pivot ROOTFS PIVOT -- ARGV` as root.
+pub fn container(unshare: &[&str], rootfs: &Path, pivot: &[&str], argv: &[&str]) -> Out {
+    let pivot_bin = bin("pivot");
+    let root = rootfs.to_string_lossy();
+    let mut args: Vec<&str> = unshare.to_vec();
+    args.extend(["--", pivot_bin.to_str().unwrap(), &root]);
+    args.extend_from_slice(pivot);
+    args.push("--");
+    args.extend_from_slice(argv);
+    run(&mut tool(As::Root, "unshare-rs", &args))
+}
+
+/// The mount points of /proc/self/mountinfo text.
+pub fn mount_points(mountinfo: &str) -> Vec<String> {
+    mountinfo
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(str::to_string)
+        .collect()
+}
