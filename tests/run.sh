@@ -14,11 +14,14 @@ cd "$(dirname "$0")/.."
 #   util-linux: unshare, nsenter, ipcmk   procps: ps   iproute2: ip
 #   bubblewrap, hyperfine: the benchmark   busybox-static: a static rootfs
 #   uidmap: newuidmap/newgidmap            crun: the benchmark
+#   gcc, libc6-dev: static C helpers the tests and the benchmark compile
 need=()
 for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:iproute2 \
-            bwrap:bubblewrap hyperfine:hyperfine busybox:busybox-static newuidmap:uidmap crun:crun; do
+            bwrap:bubblewrap hyperfine:hyperfine busybox:busybox-static newuidmap:uidmap crun:crun \
+            cc:gcc; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
+[ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "installing: ${need[*]}"
