@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# The demo: build the release binaries, then run a container and show what
-# it is isolated from. Run as root from anywhere: bash examples/demo.sh
+# The demo: build the release binaries and a small rootfs (busybox), then run
+# a real container in it and show what it is isolated from:
+#
+#   unshare-rs -fpnumi --hostname demo -- pivot ROOTFS -- /bin/sh -c '...'
+#
+# unshare-rs creates the namespaces (mount, UTS, IPC, network, PID) and
+# supervises; pivot makes ROOTFS the root and mounts /proc, /sys and /dev in
+# it. Run as root from anywhere: bash examples/demo.sh
+# (CHAIN_TRACE=1 bash examples/demo.sh also prints every kernel-visible step.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" != 0 ]; then
+  echo "demo: run as root (creating namespaces and mounts needs CAP_SYS_ADMIN)" >&2
+  exit 1
+fi
 
 . tests/target-dir.sh
 
@@ -11,19 +23,34 @@ if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-
 fi
 cargo build --release --workspace --locked --quiet
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release
+if [ ! -x "$bin/pivot" ]; then
+  echo "demo: pivot is not built (no $bin/pivot; is pivot a member of the workspace?)" >&2
+  exit 1
+fi
+
+# The container's root: busybox-static and a minimal /etc, built once.
+rootfs=${CARGO_TARGET_DIR:-target}/demo-rootfs
+if [ ! -x "$rootfs/bin/sh" ] || [ ! -e "$rootfs/etc/hostname" ]; then
+  bash examples/mkrootfs.sh "$rootfs"
+fi
+rootfs=$(realpath "$rootfs")
 
 show() { printf '\n== %s\n' "$1"; }
 
 show "the host"
 echo "hostname: $(hostname)   processes: $(ls -d /proc/[0-9]* | wc -l)   links: $(ip -o link | wc -l)   mounts: $(wc -l </proc/self/mountinfo)"
 
-show "a container: new mount, UTS, IPC, network and PID namespaces (trace on)"
-CHAIN_TRACE=1 "$bin/unshare-rs" -fpnumi --mount-proc --hostname demo -- sh -c '
+show "a container: new mount, UTS, IPC, network and PID namespaces, root in $rootfs"
+"$bin/unshare-rs" -fpnumi --hostname demo -- "$bin/pivot" "$rootfs" -- /bin/sh -c '
   echo "hostname: $(hostname)"
-  echo "processes (ps -e):"; ps -e -o pid,comm
-  echo "network links:"; ip -o link | cut -d" " -f2,9
-  echo "id: $(id)"'
+  echo "id: $(id)"
+  echo "processes:"; ps
+  echo "root:"; ls /
+  echo "mounts:"; cat /proc/self/mounts'
 
+# Not yet in the rootfs: pivot needs capabilities, and an unmapped uid (no
+# id maps until mapids) has none left after exec, so pivot's first mount
+# fails with EPERM. unshare-rs alone shows the namespaces.
 if id nobody >/dev/null 2>&1; then
   show "the same, as an unprivileged user, inside a new user namespace"
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
@@ -36,3 +63,4 @@ show "exit statuses pass through"
 set +e
 "$bin/unshare-rs" -fp -- sh -c 'exit 7'; echo "sh -c 'exit 7' -> $?"
 "$bin/unshare-rs" -fp -- no-such-program 2>&1; echo "missing program -> $?"
+"$bin/unshare-rs" -fpm -- "$bin/pivot" "$rootfs" -- bash 2>&1; echo "bash, which the rootfs lacks -> $?"

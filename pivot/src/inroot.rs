@@ -236,38 +236,80 @@ impl Root {
             other => other.map_err(|e| e.with_hint_for(read_only_hint)),
         }
     }
+}
 
-    /// Creates a device node inside the root.
-    pub fn mknod(&self, inside: &Path, major: u64, minor: u64) -> Result<()> {
-        let rel = relative(inside);
-        let dir = self.open_dir(rel.parent().unwrap_or(Path::new("")))?;
-        let name = rel.file_name().unwrap_or_default();
+/// A directory pivot has just mounted itself (the tmpfs on /dev): nothing
+/// in it comes from the image, so single names are used directly with the
+/// *at calls, without resolving anything.
+pub struct Fresh {
+    fd: OwnedFd,
+    shown: String,
+}
+
+impl Fresh {
+    pub fn open(root: &Root, inside: &Path) -> Result<Fresh> {
+        let fd = root.open_path(inside)?;
+        Ok(Fresh {
+            fd,
+            shown: root.show(inside),
+        })
+    }
+
+    fn show(&self, name: &str) -> String {
+        format!("{}/{name}", self.shown)
+    }
+
+    /// A character device node, mode 0666 (the caller clears the umask).
+    pub fn mknod(&self, name: &str, major: u64, minor: u64) -> Result<()> {
         sys(
             "mknodat",
-            format_args!("{} c {major}:{minor}", self.show(inside)),
+            format_args!("{} c {major}:{minor}", self.show(name)),
             || {
                 nix::sys::stat::mknodat(
-                    &dir,
+                    &self.fd,
                     name,
                     SFlag::S_IFCHR,
                     Mode::from_bits_truncate(0o666),
                     nix::sys::stat::makedev(major, minor),
                 )
             },
-        )?;
-        // The umask narrowed the mode; device nodes are for everyone.
-        sys(
-            "fchmodat",
-            format_args!("{} 0666", self.show(inside)),
-            || {
-                nix::sys::stat::fchmodat(
-                    &dir,
-                    name,
-                    Mode::from_bits_truncate(0o666),
-                    nix::sys::stat::FchmodatFlags::FollowSymlink,
-                )
-            },
         )
+    }
+
+    pub fn symlink(&self, target: &str, name: &str) -> Result<()> {
+        sys(
+            "symlinkat",
+            format_args!("{} -> {target}", self.show(name)),
+            || nix::unistd::symlinkat(target, &self.fd, name),
+        )
+    }
+
+    /// Creates an entry and opens it as a mount target.
+    pub fn mount_point(&self, name: &str, kind: Kind) -> Result<(OwnedFd, String)> {
+        let shown = self.show(name);
+        match kind {
+            Kind::Dir => sys("mkdirat", &shown, || {
+                mkdirat(&self.fd, name, Mode::from_bits_truncate(0o755))
+            })?,
+            Kind::File => sys("openat", format_args!("{shown} O_CREAT"), || {
+                nix::fcntl::openat(
+                    &self.fd,
+                    name,
+                    OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o644),
+                )
+                .map(drop)
+            })?,
+        }
+        let fd = sys("openat", format_args!("{shown} O_PATH"), || {
+            nix::fcntl::openat(
+                &self.fd,
+                name,
+                OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        })?;
+        Ok((fd, shown))
     }
 }
 

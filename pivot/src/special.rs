@@ -12,11 +12,12 @@
 //! initial user namespace and bound from the host's /dev inside any other
 //! (where mknod is never allowed).
 
-use crate::inroot::{Kind, Root, mount_on};
+use crate::inroot::{Fresh, Kind, Root, mount_on};
 use crate::readonly::ReadOnly;
 use chain::{Result, trace};
 use nix::errno::Errno;
 use nix::mount::MsFlags;
+use nix::sys::stat::Mode;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -113,13 +114,13 @@ pub const DEVICES: &[(&str, u64, u64)] = &[
     ("tty", 5, 0),
 ];
 
-/// The OCI /dev links.
+/// The OCI /dev links: target, name.
 pub const LINKS: &[(&str, &str)] = &[
-    ("/proc/self/fd", "/dev/fd"),
-    ("/proc/self/fd/0", "/dev/stdin"),
-    ("/proc/self/fd/1", "/dev/stdout"),
-    ("/proc/self/fd/2", "/dev/stderr"),
-    ("pts/ptmx", "/dev/ptmx"),
+    ("/proc/self/fd", "fd"),
+    ("/proc/self/fd/0", "stdin"),
+    ("/proc/self/fd/1", "stdout"),
+    ("/proc/self/fd/2", "stderr"),
+    ("pts/ptmx", "ptmx"),
 ];
 
 fn in_initial_user_ns() -> bool {
@@ -137,50 +138,50 @@ pub fn dev(root: &Root) -> Result<()> {
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
         Some("mode=755,size=65536k"),
     )?;
-    // Reopen: the tmpfs now covers the image's /dev.
-    let make_nodes = in_initial_user_ns();
-    if !make_nodes {
+    // From here on everything is made in our own new tmpfs.
+    let dev = Fresh::open(root, dev)?;
+    if in_initial_user_ns() {
+        // Device nodes are for everyone: no umask in the way.
+        let umask = nix::sys::stat::umask(Mode::empty());
+        let made = DEVICES
+            .iter()
+            .try_for_each(|&(name, major, minor)| dev.mknod(name, major, minor));
+        nix::sys::stat::umask(umask);
+        made?;
+    } else {
         trace::note(format_args!(
             "/dev: in a user namespace mknod is never allowed: binding the host's device nodes"
         ));
-    }
-    for &(name, major, minor) in DEVICES {
-        let node = Path::new("/dev").join(name);
-        if make_nodes {
-            root.mknod(&node, major, minor)?;
-        } else {
-            let file = root.mount_point(&node, Kind::File)?;
-            let host = format!("/dev/{name}");
+        for &(name, _, _) in DEVICES {
+            let (file, shown) = dev.mount_point(name, Kind::File)?;
             mount_on(
-                Some(&host),
+                Some(&format!("/dev/{name}")),
                 &file,
-                &root.show(&node),
+                &shown,
                 None,
                 MsFlags::MS_BIND,
                 None,
             )?;
         }
     }
-    for &(to, link) in LINKS {
-        root.symlink(Path::new(to), Path::new(link))?;
+    for &(to, name) in LINKS {
+        dev.symlink(to, name)?;
     }
-    devpts(root)?;
-    let shm = Path::new("/dev/shm");
-    let shm_fd = root.mount_point(shm, Kind::Dir)?;
+    devpts(&dev)?;
+    let (shm, shown) = dev.mount_point("shm", Kind::Dir)?;
     mount_on(
         Some("shm"),
-        &shm_fd,
-        &root.show(shm),
+        &shm,
+        &shown,
         Some("tmpfs"),
         SECURE,
         Some("mode=1777,size=65536k"),
     )?;
-    let mqueue = Path::new("/dev/mqueue");
-    let mq_fd = root.mount_point(mqueue, Kind::Dir)?;
+    let (mqueue, shown) = dev.mount_point("mqueue", Kind::Dir)?;
     if let Err(e) = mount_on(
         Some("mqueue"),
-        &mq_fd,
-        &root.show(mqueue),
+        &mqueue,
+        &shown,
         Some("mqueue"),
         SECURE,
         None,
@@ -197,10 +198,8 @@ pub fn dev(root: &Root) -> Result<()> {
 }
 
 /// A private devpts instance, so ptys opened in the container are its own.
-fn devpts(root: &Root) -> Result<()> {
-    let pts = Path::new("/dev/pts");
-    let fd = root.mount_point(pts, Kind::Dir)?;
-    let shown = root.show(pts);
+fn devpts(dev: &Fresh) -> Result<()> {
+    let (fd, shown) = dev.mount_point("pts", Kind::Dir)?;
     let flags = MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC;
     match mount_on(
         Some("devpts"),

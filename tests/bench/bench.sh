@@ -14,6 +14,28 @@
 #                                                     namespace, which dominates
 #                                                     the kernel cost
 #   user, no fork unshare-rs -U / unshare -U
+#   whole container: the same 5 namespaces and a fork, then a root switch into
+#   a busybox rootfs (ROOTFS, whose /bin/true is busybox) and its /bin/true:
+#                 unshare-rs -fpnumi -- pivot ROOTFS -- /bin/true
+#                                       ours: pivot_root, fresh /proc, read-only
+#                                       /sys, tmpfs /dev with nodes, devpts,
+#                                       /dev/shm, /dev/mqueue, masked paths
+#                 unshare -fpnumi --mount-proc chroot ROOTFS /bin/true
+#                                       util-linux (its fresh proc goes on the
+#                                       host's /proc path, then chroot)
+#                 bwrap --unshare-all --ro-bind ROOTFS / --proc /proc --dev /dev
+#                       /bin/true
+#                 crun --cgroup-manager=disabled run --bundle B ID
+#                                       an OCI runtime; the bundle is `crun spec`
+#                                       with args /bin/true, no terminal, root
+#                                       ROOTFS (read-only) and crun's default
+#                                       namespaces (printed with the table)
+#                 floor ROOTFS /bin/true
+#                                       tests/bench/floor.c (gcc -O2 -static):
+#                                       the kernel work of our chain in one
+#                                       process: the 5 namespaces, fork, bind
+#                                       ROOTFS, proc, ro sysfs, tmpfs /dev + 6
+#                                       nodes, devpts, pivot_root, exec
 #
 # Why. A user choosing between unshare-rs, util-linux unshare and bubblewrap
 # wants to know what each costs for the same namespaces, and how much of it is
@@ -21,7 +43,26 @@
 # median, mean and standard deviation per command, the ratio of each peer's
 # median to ours for the same namespace set ("util-linux/unshare-rs = 1.35x"),
 # and each median minus the floor (what the tool plus its namespaces add to a
-# bare exec). DESIGN.md "Performance budget" has the reference figures.
+# bare exec). The whole-container rows answer the question a user of the
+# chain asks: is `unshare-rs ... -- pivot` cheaper than the one-shot tools
+# and runtimes, and how close is it to what the kernel work costs? Its target
+# (DESIGN.md "Performance budget" has the reference figures): faster than
+# util-linux, bwrap and crun, and within 1.3x of floor.c. Our chain does one
+# more exec (pivot) and a little more mounting (/dev/shm, /dev/mqueue, the
+# masked paths) than floor.c; that is what the 1.3x leaves room for.
+#
+# crun here: our chain creates no cgroup (that is cgctl's step), so crun runs
+# with --cgroup-manager=disabled and creates none either; that is the same
+# work, and it keeps crun from moving its container out of the caller's
+# cgroups. crun also refuses to start at all on a hybrid cgroup host whose
+# cgroup2 hierarchy (/sys/fs/cgroup/unified) has controllers ("cgroups in
+# hybrid mode not supported"), whatever the manager. On such a host the
+# whole hyperfine run (every command, so they stay comparable) runs in a
+# private mount namespace in which /sys/fs/cgroup/unified is unmounted, and
+# the output says so. One container id is used for every crun run: `crun
+# run` deletes the container before it exits and hyperfine runs one command
+# at a time, so no wrapper shell is needed to make ids unique (and none is
+# measured); any state left in crun's rundir is deleted on exit and reported.
 #
 # The static true: a dynamic /bin/true costs more to exec than the tools
 # under test, so /bin/busybox (Debian package busybox-static) is used; the
@@ -39,20 +80,31 @@
 #   UNSHARE_RS   our binary (default: the musl release build in target/,
 #                built with `cargo build --release -p unshare-rs` if missing;
 #                an override is used as given and never built)
+#   PIVOT        our pivot, likewise (`cargo build --release -p pivot`)
 #   UTIL_UNSHARE util-linux unshare (default: `unshare` from PATH)
 #   BWRAP        bubblewrap (default: `bwrap` from PATH)
+#   CRUN         crun (default: `crun` from PATH)
+#   CC           the C compiler for floor.c (default: `gcc` from PATH)
 #   BUSYBOX      the busybox that provides `true` (default /bin/busybox)
+#   ROOTFS       the container's root directory, used as given (it needs
+#                /bin/true, /proc, /sys, /dev); default: a temporary one built
+#                by examples/mkrootfs.sh, or (without that script) a bare one:
+#                BUSYBOX as /bin/busybox, /bin/true -> busybox, and the empty
+#                directories proc, sys, dev, tmp
 #
-# hyperfine and bubblewrap (and busybox-static) are installed with apt-get
-# when missing and we are root on a system that has it. A peer that still
-# cannot be had, or that fails to run here, is reported as
-# "SKIP: <tool> not available: <why>" and its rows are left out; CI turns
-# SKIP into a failure. Figures are printed, never asserted: timing on shared
-# machines is too noisy for a pass/fail threshold.
+# hyperfine, bubblewrap, crun and gcc (and busybox-static) are installed with
+# apt-get when missing and we are root on a system that has it. A peer (or
+# the C floor) that still cannot be had, or that fails to run here, is
+# reported as "SKIP: <tool> not available: <why>" and its rows are left out;
+# CI turns SKIP into a failure. Our own commands must work: if unshare-rs or
+# pivot is missing and cannot be built, or fails, the script fails. Figures
+# are printed, never asserted: timing on shared machines is too noisy for a
+# pass/fail threshold (the whole-container target is printed as met or not).
 #
-# The script itself creates no namespaces: only the measured commands do, and
-# each tears its namespaces down when it exits. Temporary files are removed
-# on exit.
+# The script itself creates no namespaces, except the private mount namespace
+# for crun on a hybrid cgroup host (above): only the measured commands do,
+# and each tears its namespaces down when it exits. Temporary files (the
+# rootfs, the bundle, the floor binary) are removed on exit.
 
 set -euo pipefail
 
@@ -74,7 +126,15 @@ if (( EUID != 0 )); then
 fi
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
-trap 'rm -rf -- "$TMP"' EXIT
+CRUN_ID= CRUN_RUNDIR=
+cleanup() {
+    # A crun container left behind (a run that died half-way) is deleted.
+    if [[ -n $CRUN_ID && -e $CRUN_RUNDIR/$CRUN_ID ]]; then
+        "$CRUN" delete --force "$CRUN_ID" >/dev/null 2>&1 || true
+    fi
+    rm -rf -- "$TMP"
+}
+trap cleanup EXIT
 : >"$TMP/skips.tsv"
 
 # apt_install PKG...: install packages if we can (root and apt-get); the
@@ -136,23 +196,32 @@ if ! find_tool HYPERFINE hyperfine hyperfine; then
 fi
 command -v python3 >/dev/null 2>&1 || die "python3 is needed to read hyperfine's JSON"
 
-# --- our binary -------------------------------------------------------------
-if [[ -n ${UNSHARE_RS:-} ]]; then
-    [[ -x $UNSHARE_RS && -f $UNSHARE_RS ]] || die "UNSHARE_RS=$UNSHARE_RS is not an executable file"
-else
-    UNSHARE_RS=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/unshare-rs
-    if [[ ! -x $UNSHARE_RS ]]; then
-        command -v cargo >/dev/null 2>&1 || die "$UNSHARE_RS is missing and there is no cargo to build it"
-        note "$UNSHARE_RS is missing: cargo build --release -p unshare-rs"
-        (cd -- "$REPO" && cargo build --release -p unshare-rs) >&2 \
-            || die "cargo build --release -p unshare-rs failed (in $REPO)"
-        [[ -x $UNSHARE_RS ]] || die "cargo built unshare-rs but $UNSHARE_RS does not exist (is musl the default target in .cargo/config.toml?)"
+# --- our binaries -----------------------------------------------------------
+# find_ours VAR PKG: VAR (an override, used as given) or the musl release
+# build of PKG in target/, built if missing.
+find_ours() {
+    local var=$1 pkg=$2 path
+    if [[ -n ${!var:-} ]]; then
+        [[ -x ${!var} && -f ${!var} ]] || die "$var=${!var} is not an executable file"
+        return 0
     fi
-fi
+    path=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/$pkg
+    if [[ ! -x $path ]]; then
+        command -v cargo >/dev/null 2>&1 || die "$path is missing and there is no cargo to build it"
+        note "$path is missing: cargo build --release -p $pkg"
+        (cd -- "$REPO" && cargo build --release -p "$pkg") >&2 \
+            || die "cargo build --release -p $pkg failed (in $REPO)"
+        [[ -x $path ]] || die "cargo built $pkg but $path does not exist (is musl the default target in .cargo/config.toml?)"
+    fi
+    printf -v "$var" '%s' "$path"
+}
+find_ours UNSHARE_RS unshare-rs
+find_ours PIVOT pivot
 
 # --- the peers ---------------------------------------------------------------
 find_tool UTIL_UNSHARE unshare util-linux || skip util-linux "$WHY"
 find_tool BWRAP bwrap bubblewrap || skip bwrap "$WHY"
+find_tool CRUN crun crun || skip crun "$WHY"
 
 # --- the static true ---------------------------------------------------------
 # elf_kind FILE: "static", "dynamic" or "unknown" (a PT_INTERP segment means
@@ -201,6 +270,88 @@ else
 fi
 [[ $TRUE_KIND == static ]] || note "warning: ${TRUE_ARGV[*]} is not static: exec costs more than the tools under test"
 
+# --- the whole container: rootfs, floor, OCI bundle ---------------------------
+if [[ -n ${ROOTFS:-} ]]; then
+    [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
+    ROOTFS=$(realpath -- "$ROOTFS")
+    ROOTFS_LABEL="$ROOTFS (ROOTFS, as given)"
+elif [[ -f $REPO/examples/mkrootfs.sh ]]; then
+    ROOTFS=$TMP/rootfs
+    ( [[ -x $BB ]] && export BUSYBOX=$BB; bash "$REPO/examples/mkrootfs.sh" "$ROOTFS" ) >&2 \
+        || die "examples/mkrootfs.sh $ROOTFS failed"
+    ROOTFS_LABEL="$ROOTFS (built by examples/mkrootfs.sh)"
+else
+    [[ -x $BB && $TRUE_KIND == static ]] \
+        || die "no examples/mkrootfs.sh and no static busybox ($BB) to build a rootfs from"
+    ROOTFS=$TMP/rootfs
+    mkdir -p -- "$ROOTFS"/{bin,proc,sys,dev,tmp}
+    cp -- "$BB" "$ROOTFS/bin/busybox"
+    ln -s busybox "$ROOTFS/bin/true"
+    ROOTFS_LABEL="$ROOTFS (bare: $BB as /bin/busybox, /bin/true -> busybox)"
+fi
+[[ -x $ROOTFS/bin/true ]] || die "$ROOTFS has no executable /bin/true"
+for d in proc sys dev; do
+    [[ -d $ROOTFS/$d ]] || die "$ROOTFS has no /$d directory to mount on"
+done
+ROOTFS_TRUE=$(readlink -f -- "$ROOTFS/bin/true")
+ROOTFS_TRUE_KIND=$(elf_kind "$ROOTFS_TRUE")
+ROOTFS_LABEL+="; its /bin/true is ${ROOTFS_TRUE#"$ROOTFS"} ($ROOTFS_TRUE_KIND)"
+
+# The floor: tests/bench/floor.c, static, so its own exec is as cheap as can be.
+FLOOR=
+if find_tool CC gcc gcc; then
+    [[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] || apt_install libc6-dev || true
+    if "$CC" -O2 -static -o "$TMP/floor" "$SCRIPT_DIR/floor.c" 2>"$TMP/cc.err"; then
+        FLOOR=$TMP/floor
+    else
+        skip floor.c "$CC -O2 -static $SCRIPT_DIR/floor.c failed: $(tr '\n' ' ' <"$TMP/cc.err" | cut -c1-200)"
+    fi
+else
+    skip floor.c "no C compiler: $WHY"
+fi
+
+# crun: an OCI bundle around the same rootfs (see the header for the choices).
+CRUN_NOTE= CRUN_NAMESPACES= RUN_IN=()
+if [[ -n $CRUN ]]; then
+    CRUN_RUNDIR=$("$CRUN" --version 2>/dev/null | sed -n 's/^rundir: *//p' | head -n1)
+    CRUN_RUNDIR=${CRUN_RUNDIR:-/run/crun}
+    mkdir -p -- "$TMP/bundle"
+    if ! (cd -- "$TMP/bundle" && "$CRUN" spec) >"$TMP/crun.err" 2>&1; then
+        skip crun "crun spec failed: $(tr '\n' ' ' <"$TMP/crun.err" | cut -c1-200)"
+        CRUN=
+    else
+        CRUN_NAMESPACES=$(python3 - "$TMP/bundle/config.json" "$ROOTFS" <<'EOF'
+import json, sys
+path, rootfs = sys.argv[1], sys.argv[2]
+c = json.load(open(path))
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+c["root"] = {"path": rootfs, "readonly": True}
+json.dump(c, open(path, "w"), indent=2)
+print(",".join(n["type"] for n in c.get("linux", {}).get("namespaces", [])))
+EOF
+)
+    fi
+fi
+if [[ -n $CRUN ]]; then
+    CRUN_ID=unshare-rs-bench-$$
+    [[ ! -e $CRUN_RUNDIR/$CRUN_ID ]] || die "a crun container $CRUN_ID already exists in $CRUN_RUNDIR"
+    CRUN_NOTE="--cgroup-manager=disabled (our chain creates no cgroup either); namespaces from crun spec: $CRUN_NAMESPACES; one container id ($CRUN_ID) for every run, no wrapper shell"
+    # A hybrid host whose cgroup2 has controllers: crun refuses to run at
+    # all, so everything is measured in a mount namespace without cgroup2.
+    if [[ $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == tmpfs \
+          && $(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null) == cgroup2fs \
+          && -n $(cat /sys/fs/cgroup/unified/cgroup.controllers 2>/dev/null) ]]; then
+        RUN_IN=("$UNSHARE_RS" -m -- /bin/sh -c 'umount /sys/fs/cgroup/unified && exec "$@"' sh)
+        if "${RUN_IN[@]}" true 2>"$TMP/runin.err"; then
+            CRUN_NOTE+="; hybrid cgroups with controllers on cgroup2 ($(cat /sys/fs/cgroup/unified/cgroup.controllers)), which crun refuses: ALL commands ran in a private mount namespace without /sys/fs/cgroup/unified"
+        else
+            skip crun "hybrid cgroup host with controllers on cgroup2 (crun refuses it), and hiding /sys/fs/cgroup/unified in a mount namespace failed: $(tr '\n' ' ' <"$TMP/runin.err" | cut -c1-200)"
+            RUN_IN=() CRUN= CRUN_ID=
+        fi
+    fi
+fi
+
 # --- the commands -----------------------------------------------------------
 # One row per command: tool, namespace set, display name, argv. The key
 # "ours" marks our tool; ratios compare each peer with ours in the same set.
@@ -209,8 +360,9 @@ add() {  # add TOOL SET NAME ARGV...
     local tool=$1 set=$2 name=$3 cmd= w q
     shift 3
     for w in "$@"; do printf -v q '%q' "$w"; cmd+="${cmd:+ }$q"; done
-    # A command that fails here would abort hyperfine; try each once first.
-    if ! "$@" >"$TMP/check.out" 2>"$TMP/check.err"; then
+    # A command that fails here would abort hyperfine; try each once first
+    # (where hyperfine will run it: see RUN_IN).
+    if ! "${RUN_IN[@]}" "$@" >"$TMP/check.out" 2>"$TMP/check.err"; then
         local err
         err=$(tr '\n' ' ' <"$TMP/check.err" | cut -c1-200)
         [[ $tool == ours ]] && die "'$name' fails: ${err:-exit status not 0}"
@@ -233,6 +385,15 @@ add ours "$NS4" "unshare-rs -fpumi" "$UNSHARE_RS" -fpumi -- "${T[@]}"
 [[ -n $UTIL_UNSHARE ]] && add util-linux "$NS4" "unshare -fpumi" "$UTIL_UNSHARE" -fpumi "${T[@]}"
 add ours "$NSU" "unshare-rs -U" "$UNSHARE_RS" -U -- "${T[@]}"
 [[ -n $UTIL_UNSHARE ]] && add util-linux "$NSU" "unshare -U" "$UTIL_UNSHARE" -U "${T[@]}"
+CT="whole container (5 ns)"
+add ours "$CT" "unshare-rs -fpnumi -- pivot" "$UNSHARE_RS" -fpnumi -- "$PIVOT" "$ROOTFS" -- /bin/true
+[[ -n $UTIL_UNSHARE ]] && add util-linux "$CT" "unshare --mount-proc chroot" \
+    "$UTIL_UNSHARE" -fpnumi --mount-proc chroot "$ROOTFS" /bin/true
+[[ -n $BWRAP ]] && add bwrap "$CT" "bwrap --unshare-all --ro-bind" \
+    "$BWRAP" --unshare-all --ro-bind "$ROOTFS" / --proc /proc --dev /dev /bin/true
+[[ -n $CRUN ]] && add crun "$CT" "crun run (no cgroup)" \
+    "$CRUN" --cgroup-manager=disabled run --bundle "$TMP/bundle" "$CRUN_ID"
+[[ -n $FLOOR ]] && add floor "$CT" "floor.c (one process)" "$FLOOR" "$ROOTFS" /bin/true
 
 : >"$TMP/rows.tsv"
 HF_ARGS=()
@@ -243,18 +404,31 @@ done
 
 # --- measure ----------------------------------------------------------------
 note "hyperfine: ${#NAMES[@]} commands, $WARMUP warmup + $RUNS runs each"
-"$HYPERFINE" -N --warmup "$WARMUP" --runs "$RUNS" --style basic \
+"${RUN_IN[@]}" "$HYPERFINE" -N --warmup "$WARMUP" --runs "$RUNS" --style basic \
     --export-json "$TMP/hyperfine.json" "${HF_ARGS[@]}" >&2 \
     || die "hyperfine failed"
+CRUN_LEFT=
+if [[ -n $CRUN_ID && -e $CRUN_RUNDIR/$CRUN_ID ]]; then
+    CRUN_LEFT="crun left $CRUN_RUNDIR/$CRUN_ID behind (deleted on exit)"
+    note "warning: $CRUN_LEFT"
+fi
 
 # --- report -----------------------------------------------------------------
+RUN_IN_Q=
+for w in "${RUN_IN[@]}"; do printf -v q '%q' "$w"; RUN_IN_Q+="${RUN_IN_Q:+ }$q"; done
 HF_VERSION=$("$HYPERFINE" --version 2>/dev/null | head -n1 || true)
 UL_VERSION=$([[ -n $UTIL_UNSHARE ]] && "$UTIL_UNSHARE" --version 2>/dev/null | head -n1 || true)
 BW_VERSION=$([[ -n $BWRAP ]] && "$BWRAP" --version 2>/dev/null | head -n1 || true)
+CR_VERSION=$([[ -n $CRUN ]] && "$CRUN" --version 2>/dev/null | head -n1 || true)
+CC_VERSION=$([[ -n $FLOOR ]] && "$CC" --version 2>/dev/null | head -n1 || true)
 
 HF_VERSION=$HF_VERSION UL_VERSION=$UL_VERSION BW_VERSION=$BW_VERSION \
 TRUE_LABEL=$TRUE_LABEL TRUE_KIND=$TRUE_KIND TRUE_CMD="${TRUE_ARGV[*]}" \
 UNSHARE_RS=$UNSHARE_RS UTIL_UNSHARE=$UTIL_UNSHARE BWRAP=$BWRAP \
+PIVOT=$PIVOT CRUN=$CRUN CR_VERSION=$CR_VERSION CRUN_NOTE=$CRUN_NOTE CRUN_LEFT=$CRUN_LEFT \
+CRUN_NAMESPACES=$CRUN_NAMESPACES CRUN_RUNDIR=$CRUN_RUNDIR RUN_IN="${RUN_IN_Q:-}" \
+FLOOR_C="$SCRIPT_DIR/floor.c" FLOOR=$FLOOR CC_VERSION=$CC_VERSION \
+ROOTFS=$ROOTFS ROOTFS_LABEL=$ROOTFS_LABEL CONTAINER_SET=$CT \
 RUNS=$RUNS WARMUP=$WARMUP KERNEL="$(uname -r)" BENCH_OUT=${BENCH_OUT:-} \
 python3 - "$TMP/hyperfine.json" "$TMP/rows.tsv" "$TMP/skips.tsv" <<'EOF'
 import json, os, sys
@@ -265,7 +439,9 @@ skips = [l.rstrip("\n").split("\t", 1) for l in open(sys.argv[3]) if l.strip()]
 assert len(hf) == len(rows), "hyperfine returned %d results for %d commands" % (len(hf), len(rows))
 env = os.environ
 ms = lambda s: s * 1000.0
-peer_label = {"util-linux": "util-linux", "bwrap": "bwrap"}
+peer_label = {"util-linux": "util-linux", "bwrap": "bwrap", "crun": "crun"}
+CT = env["CONTAINER_SET"]
+ours_label = lambda nsset: "unshare-rs+pivot" if nsset == CT else "unshare-rs"
 
 results = []
 for (tool, nsset, name, cmd), r in zip(rows, hf):
@@ -275,12 +451,19 @@ for (tool, nsset, name, cmd), r in zip(rows, hf):
         "stddev_ms": ms(r["stddev"] or 0.0),
         "min_ms": ms(r["min"]), "max_ms": ms(r["max"]), "runs": len(r["times"]),
     })
-floor = next(r["median_ms"] for r in results if r["tool"] == "floor")
+# The exec floor (set "floor") is what every "-floor" column subtracts; a
+# set may have its own floor too (the whole container: floor.c), against
+# which ours gets a ratio.
+floor = next(r["median_ms"] for r in results if r["namespaces"] == "floor")
+set_floor = {r["namespaces"]: r["median_ms"] for r in results
+             if r["tool"] == "floor" and r["namespaces"] != "floor"}
 ours = {r["namespaces"]: r["median_ms"] for r in results if r["tool"] == "ours"}
 for r in results:
-    r["minus_floor_ms"] = None if r["tool"] == "floor" else r["median_ms"] - floor
+    r["minus_floor_ms"] = None if r["namespaces"] == "floor" else r["median_ms"] - floor
     base = ours.get(r["namespaces"])
     r["ratio_to_unshare_rs"] = (r["median_ms"] / base) if (r["tool"] not in ("floor", "ours") and base) else None
+    sf = set_floor.get(r["namespaces"])
+    r["ratio_to_floor"] = (r["median_ms"] / sf) if (r["tool"] == "ours" and sf) else None
 
 print()
 print("unshare-rs benchmark: %s, %d warmup + %d runs per command, no shell (-N)"
@@ -291,8 +474,14 @@ if env["UTIL_UNSHARE"]:
     print("util-linux: %s (%s)" % (env["UTIL_UNSHARE"], env["UL_VERSION"]))
 if env["BWRAP"]:
     print("bwrap:      %s (%s)" % (env["BWRAP"], env["BW_VERSION"]))
+print("pivot:      %s" % env["PIVOT"])
+print("rootfs:     %s" % env["ROOTFS_LABEL"])
+if env["CRUN"]:
+    print("crun:       %s (%s), %s" % (env["CRUN"], env["CR_VERSION"], env["CRUN_NOTE"]))
+if env["FLOOR"]:
+    print("floor.c:    %s, built with %s -O2 -static" % (env["FLOOR_C"], env["CC_VERSION"] or "cc"))
 print()
-hdr = ("namespaces", "command", "median ms", "mean ms", "stddev ms", "-floor ms", "vs unshare-rs")
+hdr = ("namespaces", "command", "median ms", "mean ms", "stddev ms", "-floor ms", "ratio")
 fmt = "%-26s %-29s %9s %9s %9s %9s  %s"
 print(fmt % hdr)
 print("-" * 110)
@@ -302,7 +491,10 @@ for r in results:
     last = r["namespaces"]
     ratio = ""
     if r["ratio_to_unshare_rs"] is not None:
-        ratio = "%s/unshare-rs = %.2fx" % (peer_label.get(r["tool"], r["tool"]), r["ratio_to_unshare_rs"])
+        ratio = "%s/%s = %.2fx" % (peer_label.get(r["tool"], r["tool"]),
+                                   ours_label(r["namespaces"]), r["ratio_to_unshare_rs"])
+    elif r["ratio_to_floor"] is not None:
+        ratio = "%s/floor = %.2fx" % (ours_label(r["namespaces"]), r["ratio_to_floor"])
     mf = "" if r["minus_floor_ms"] is None else "%+.3f" % r["minus_floor_ms"]
     print(fmt % (nsset, r["name"], "%.3f" % r["median_ms"], "%.3f" % r["mean_ms"],
                  "%.3f" % r["stddev_ms"], mf, ratio))
@@ -310,6 +502,24 @@ print()
 print("unshare-rs median minus the floor (%.3f ms): %s" % (floor, ", ".join(
     "%s %+.3f ms" % (r["name"].split(" ", 1)[1], r["minus_floor_ms"])
     for r in results if r["tool"] == "ours")))
+if CT in ours:
+    # The whole container's target: faster than every peer, within 1.3x of
+    # floor.c. Printed, not asserted.
+    checks = ["%s %.2fx %s" % (peer_label[r["tool"]], r["ratio_to_unshare_rs"],
+                               "ok" if r["ratio_to_unshare_rs"] > 1 else "MISSED")
+              for r in results if r["namespaces"] == CT and r["ratio_to_unshare_rs"] is not None]
+    sf = set_floor.get(CT)
+    if sf:
+        q = ours[CT] / sf
+        checks.append("floor %.2fx %s" % (q, "ok" if q <= 1.3 else "MISSED"))
+    missing = [t for t in ("util-linux", "bwrap", "crun")
+               if not any(r["tool"] == t and r["namespaces"] == CT for r in results)]
+    missing += [] if sf else ["floor"]
+    print("whole container target (peers/unshare-rs+pivot > 1, unshare-rs+pivot/floor <= 1.3): %s%s"
+          % (", ".join(checks) or "nothing to compare with",
+             "; not measured: " + ", ".join(missing) if missing else ""))
+if env["CRUN_LEFT"]:
+    print("warning: %s" % env["CRUN_LEFT"])
 for tool, why in skips:
     print("skipped: %s (%s)" % (tool, why))
 
@@ -321,8 +531,26 @@ if out:
         "true": {"command": env["TRUE_CMD"], "linkage": env["TRUE_KIND"], "label": env["TRUE_LABEL"]},
         "tools": {"unshare-rs": env["UNSHARE_RS"],
                   "util-linux": {"path": env["UTIL_UNSHARE"] or None, "version": env["UL_VERSION"] or None},
-                  "bwrap": {"path": env["BWRAP"] or None, "version": env["BW_VERSION"] or None}},
+                  "bwrap": {"path": env["BWRAP"] or None, "version": env["BW_VERSION"] or None},
+                  "pivot": env["PIVOT"],
+                  "crun": {"path": env["CRUN"] or None, "version": env["CR_VERSION"] or None,
+                           "namespaces": env["CRUN_NAMESPACES"].split(",") if env["CRUN"] else None,
+                           "cgroup_manager": "disabled" if env["CRUN"] else None,
+                           "note": env["CRUN_NOTE"] or None,
+                           "left_behind": env["CRUN_LEFT"] or None},
+                  "floor.c": {"source": env["FLOOR_C"], "binary_built": bool(env["FLOOR"]),
+                              "compiler": env["CC_VERSION"] or None}},
+        "rootfs": {"path": env["ROOTFS"], "label": env["ROOTFS_LABEL"]},
+        "run_in": env["RUN_IN"] or None,
         "floor_median_ms": floor,
+        "container": {
+            "namespaces": CT,
+            "unshare_rs_pivot_median_ms": ours.get(CT),
+            "floor_c_median_ms": set_floor.get(CT),
+            "unshare_rs_pivot_over_floor": (ours[CT] / set_floor[CT]) if (CT in ours and CT in set_floor) else None,
+            "peer_over_unshare_rs_pivot": {r["tool"]: r["ratio_to_unshare_rs"] for r in results
+                                           if r["namespaces"] == CT and r["ratio_to_unshare_rs"] is not None},
+        },
         "results": results,
         "skipped": [{"tool": t, "reason": w} for t, w in skips],
     }

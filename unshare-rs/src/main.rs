@@ -195,14 +195,19 @@ fn run(opts: Options) -> Result<Infallible> {
         // When namespaces are persisted, the child waits at this gate until
         // the files are bound, so the workload can rely on them.
         let gate = persister.is_some().then(gate::Gate::new).transpose()?;
-        let ns_dir = report::NsDir::open()?;
+        // Opened before the fork: the child may mount a new proc over /proc.
+        let ns_dir = info_fd
+            .as_ref()
+            .map(|_| report::NsDir::open())
+            .transpose()?;
         match fork_supervised(opts.kill_child)? {
             Forked::Parent(mut supervisor) => {
                 supervisor.pid1 = opts.has(Kind::Pid);
                 let child = supervisor.child;
                 // A new PID namespace can be bound or named only now that
                 // its first process exists.
-                let announced = persist_and_report(persister, pid_file, info_fd, child, &ns_dir);
+                let announced =
+                    persist_and_report(persister, pid_file, info_fd, child, ns_dir.as_ref());
                 match (announced, gate) {
                     (Ok(()), Some(gate)) => gate.open()?,
                     (Ok(()), None) => {}
@@ -227,13 +232,11 @@ fn run(opts: Options) -> Result<Infallible> {
             }
         }
     } else {
-        persist_and_report(
-            persister,
-            pid_file,
-            info_fd,
-            getpid(),
-            &report::NsDir::open()?,
-        )?;
+        let ns_dir = info_fd
+            .as_ref()
+            .map(|_| report::NsDir::open())
+            .transpose()?;
+        persist_and_report(persister, pid_file, info_fd, getpid(), ns_dir.as_ref())?;
     }
 
     // proc shows the PID namespace of the process that mounts it: only the
@@ -256,12 +259,13 @@ fn persist_and_report(
     pid_file: Option<std::os::fd::OwnedFd>,
     info_fd: Option<std::os::fd::OwnedFd>,
     workload: nix::unistd::Pid,
-    ns_dir: &report::NsDir,
+    ns_dir: Option<&report::NsDir>,
 ) -> Result<()> {
     if let Some(helper) = persister {
         helper.run(getpid())?;
     }
-    report::write(pid_file, info_fd, workload, &ns_dir.ids())
+    let ids = ns_dir.map(report::NsDir::ids).unwrap_or_default();
+    report::write(pid_file, info_fd, workload, &ids)
 }
 
 fn set_propagation(mode: Propagation) -> Result<()> {

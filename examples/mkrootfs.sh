@@ -1,0 +1,185 @@
+#!/usr/bin/env bash
+# mkrootfs.sh: build a small root filesystem for `pivot` in a directory.
+#
+# A container needs a root directory with a shell and a few tools in it.
+# This builds one without any network access beyond apt:
+#
+#   - from busybox-static (preferred): one static binary plus a symlink per
+#     applet. Nothing else is needed, so the rootfs is ~2 MB and runs on any
+#     kernel. If /bin/busybox is missing and we are root with apt-get, the
+#     Debian package busybox-static is installed first.
+#   - from the host's own binaries (fallback, or MKROOTFS_FROM_HOST=1): sh,
+#     ls, ps, id, ... copied to the same paths, with every shared library
+#     `ldd` reports for them (the dynamic loader included), as the classic
+#     "containers from scratch" articles do. Tools the host lacks are skipped.
+#
+# Both ways create the usual mount points (proc, sys, dev, tmp, ...) and a
+# minimal etc (passwd, group, hostname). Running it again on the same
+# directory brings it up to date; it never writes outside DIR.
+#
+# Usage:
+#   bash examples/mkrootfs.sh DIR
+#   MKROOTFS_FROM_HOST=1 bash examples/mkrootfs.sh DIR   # force the fallback
+#   BUSYBOX=/path/to/busybox bash examples/mkrootfs.sh DIR
+#
+# Then, as root:
+#   unshare-rs -fpnumi -- pivot DIR -- /bin/sh
+set -euo pipefail
+
+prog=mkrootfs
+note() { printf '%s: %s\n' "$prog" "$*" >&2; }
+die() { note "$*"; exit 1; }
+usage() { note "$*"; echo "usage: bash examples/mkrootfs.sh DIR" >&2; exit 2; }
+
+[ $# -eq 1 ] || usage "expected one argument, the rootfs directory"
+[ -n "$1" ] || usage "the rootfs directory is an empty string"
+[ "$(realpath -m -- "$1")" != / ] || usage "refusing to build a rootfs in / (that is the host's root)"
+[ ! -e "$1" ] || [ -d "$1" ] || usage "$1 exists and is not a directory"
+
+mkdir -p -- "$1"
+root=$(realpath -- "$1")
+
+# Everything below writes to "$root/..." paths. A top-level symlink to an
+# absolute path (say etc -> /etc) would send those writes to the host.
+for d in "$root"/*; do
+  if [ -L "$d" ]; then
+    case $(readlink -- "$d") in /*) die "$d is a symlink to an absolute path; refusing to write through it";; esac
+  fi
+done
+
+# Copy SRC (following symlinks) to the same path inside the rootfs. The
+# destination is removed first so that an existing symlink there (from an
+# earlier busybox build: bin/ls -> busybox) is replaced, never written through.
+copy_in() {
+  local src=$1 dst=$root$1
+  mkdir -p -- "$(dirname -- "$dst")"
+  cp -L --remove-destination -- "$src" "$dst"
+}
+
+# Static means no ELF interpreter. readelf says so directly; without it,
+# ldd prints "not a dynamic executable" (or "statically linked") and fails.
+is_static() {
+  if command -v readelf >/dev/null 2>&1; then
+    ! readelf -l -- "$1" 2>/dev/null | grep -q 'Requesting program interpreter'
+  else
+    local out
+    out=$(ldd -- "$1" 2>&1) || true
+    case $out in *"not a dynamic executable"*|*"statically linked"*) return 0;; *) return 1;; esac
+  fi
+}
+
+# --- busybox ---------------------------------------------------------------
+
+busybox=${BUSYBOX:-/bin/busybox}
+way=""
+if [ "${MKROOTFS_FROM_HOST:-0}" != 1 ]; then
+  if [ ! -x "$busybox" ] && [ -z "${BUSYBOX:-}" ] && [ "$(id -u)" = 0 ] \
+     && command -v apt-get >/dev/null 2>&1; then
+    note "no $busybox: installing busybox-static"
+    apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null \
+      || note "installing busybox-static failed"
+  fi
+  if [ ! -x "$busybox" ]; then
+    note "no $busybox (as root: apt-get install busybox-static); falling back to the host's binaries"
+  elif ! is_static "$busybox"; then
+    note "$busybox is dynamically linked (Debian's busybox, not busybox-static); falling back to the host's binaries"
+  else
+    way=busybox
+  fi
+fi
+
+if [ "$way" = busybox ]; then
+  mkdir -p -- "$root/bin"
+  cp --remove-destination -- "$busybox" "$root/bin/busybox"
+  chmod 755 "$root/bin/busybox"
+  # --list-full gives paths (usr/bin/env); older builds only know --list.
+  if ! applets=$("$busybox" --list-full 2>/dev/null) || [ -z "$applets" ]; then
+    applets=$("$busybox" --list | sed 's|^|bin/|')
+  fi
+  n=0
+  while IFS= read -r path; do
+    case $path in ""|bin/busybox|linuxrc|/*|*..*) continue;; esac
+    # A relative link (usr/bin/env -> ../../bin/busybox) resolves both inside
+    # the container and from the host, which is how this script is checked.
+    up=$(printf '%s' "$path" | sed 's|[^/]*/|../|g; s|[^/]*$||')
+    mkdir -p -- "$root/$(dirname -- "$path")"
+    ln -sfn -- "${up}bin/busybox" "$root/$path"
+    n=$((n + 1))
+  done <<<"$applets"
+  version=$("$busybox" 2>&1 | head -n1 | awk '{print $2}') || true
+  summary="from busybox ${version:-?} ($busybox, static, $n applets)"
+fi
+
+# --- the host's binaries -----------------------------------------------------
+
+if [ -z "$way" ]; then
+  way=host
+  command -v ldd >/dev/null 2>&1 || die "neither a static busybox nor ldd: cannot build a rootfs"
+
+  # A merged-/usr host (bin -> usr/bin, lib64 -> usr/lib64) gets the same
+  # symlinks, so /bin/sh, /lib64/ld-linux-x86-64.so.2 and /usr/bin/... all
+  # resolve inside as they do outside. An existing real directory stays.
+  for d in bin sbin lib lib32 lib64 libx32; do
+    if [ -L "/$d" ] && [ ! -e "$root/$d" ] && [ ! -L "$root/$d" ]; then
+      target=$(readlink "/$d")
+      case $target in /*) continue;; esac
+      mkdir -p -- "$root/$target"
+      ln -s -- "$target" "$root/$d"
+    fi
+  done
+
+  tools="sh ls ps id hostname mount umount cat ip true sleep touch mkdir rm cp ln chmod grep head env uname whoami"
+  copied=() skipped=() libs=()
+  for t in $tools; do
+    src=""
+    for dir in /bin /usr/bin /sbin /usr/sbin; do
+      if [ -f "$dir/$t" ] && [ -x "$dir/$t" ]; then src=$dir/$t; break; fi
+    done
+    if [ -z "$src" ]; then skipped+=("$t"); continue; fi
+    copy_in "$src"
+    copied+=("$t")
+    # ldd lines: "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)",
+    # "/lib64/ld-linux-x86-64.so.2 (0x...)", "linux-vdso.so.1 (0x...)" (the
+    # vDSO is in the kernel, not a file). Static binaries print nothing useful.
+    while IFS= read -r lib; do
+      libs+=("$lib")
+    done < <(ldd -- "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }')
+  done
+  [ ${#skipped[@]} -eq 0 ] || note "the host has no ${skipped[*]}: skipped"
+  [ ${#copied[@]} -gt 0 ] || die "found none of the tools on the host"
+  readarray -t libs < <(printf '%s\n' "${libs[@]}" | sort -u)
+  for lib in "${libs[@]}"; do
+    [ -n "$lib" ] && copy_in "$lib"
+  done
+  summary="from the host's binaries (${#copied[@]} tools, ${#libs[@]} libraries)"
+fi
+
+# --- the common skeleton -------------------------------------------------------
+
+# Mount points (pivot mounts proc, sysfs and a /dev on them) and the usual dirs.
+mkdir -p -- "$root"/{proc,sys,dev,tmp,root,etc,run,var/tmp}
+chmod 1777 "$root/tmp" "$root/var/tmp"
+chmod 700 "$root/root"
+chmod 755 "$root"
+
+write() { rm -f -- "$root/$1"; cat >"$root/$1"; }
+write etc/passwd <<'EOF'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF
+write etc/group <<'EOF'
+root:x:0:
+tty:x:5:
+nogroup:x:65534:
+EOF
+echo container | write etc/hostname
+# glibc tools (the host fallback) look users up through NSS; busybox ignores it.
+write etc/nsswitch.conf <<'EOF'
+passwd: files
+group: files
+hosts: files dns
+EOF
+: | write etc/resolv.conf
+
+echo "$prog: built $root $summary, $(du -sh -- "$root" | cut -f1)"
