@@ -455,3 +455,51 @@ fn binds_tmpfs_symlinks_and_workdir() {
     );
     assert_eq!(std::fs::read_to_string(dir.path("written")).unwrap(), "w\n");
 }
+
+#[test]
+fn in_a_user_namespace_without_its_own_pid_and_net_namespaces_it_binds_the_hosts() {
+    // util-linux `unshare -r` maps root to root in a new user namespace
+    // (mapids will do this in the chain); the PID and network namespaces
+    // stay the host's, which that user namespace does not own.
+    let root = rootfs();
+    let (u, p) = (bin("unshare-rs"), bin("pivot"));
+    let script = "ls -d /proc/[0-9]* | wc -l; echo x > /dev/null && echo null-ok; \
+                  echo x > /sys/kernel/test 2>/dev/null || echo sys-read-only; /bin/pty";
+    let args = [
+        "-r",
+        u.to_str().unwrap(),
+        "-m",
+        "--",
+        p.to_str().unwrap(),
+        root.to_str().unwrap(),
+        "-v",
+        "--",
+        "/bin/sh",
+        "-c",
+        script,
+    ];
+    let out = run(&mut command(As::Root, "unshare", &args)).ok();
+    for reason in [
+        "/proc: a fresh proc was refused",
+        "binding the host's /proc",
+        "/sys: a fresh sysfs was refused",
+        "binding the host's /sys read-only",
+        "/dev: in a user namespace mknod is never allowed: binding the host's device nodes",
+        "devpts: gid 5 (tty) is not mapped here",
+        "/dev/mqueue: refused",
+    ] {
+        assert!(
+            out.stderr.contains(reason),
+            "-v does not say {reason:?}: {}",
+            out.stderr
+        );
+    }
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    let host_processes: usize = lines[0].parse().unwrap();
+    assert!(
+        host_processes > 1,
+        "the host's /proc shows the host's processes"
+    );
+    assert_eq!(lines[1..3], ["null-ok", "sys-read-only"], "{}", out.stdout);
+    assert!(lines[3].starts_with("pty ok /dev/pts/"), "{}", out.stdout);
+}
