@@ -43,7 +43,14 @@ cargo build --release --workspace --locked
 
 # The tests, then one closing line with the totals over every test binary.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+# The tests create the user chaintest (uid 4242) with subordinate ids for the
+# rootless checks (tests/src/lib.rs: test_user); it goes when the run ends.
+remove_test_user() {
+  rm -f "$log"
+  if id chaintest >/dev/null 2>&1; then userdel chaintest >/dev/null 2>&1 || true; fi
+  sed -i '/^chaintest:/d' /etc/subuid /etc/subgid 2>/dev/null || true
+}
+trap remove_test_user EXIT
 status=0
 cargo test --release --workspace --locked 2>&1 | tee "$log" || status=$?
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }

@@ -366,7 +366,13 @@ pub fn flag_names(flags: MsFlags) -> String {
 }
 
 fn read_only_hint(errno: Errno) -> Option<String> {
-    (errno == Errno::EROFS).then(|| "the image is read-only: use --overlay IMAGE to write over it, or create the path in the image".into())
+    match errno {
+        Errno::EROFS => Some("the image is read-only: use --overlay IMAGE to write over it, or create the path in the image".into()),
+        Errno::EACCES => Some(
+            "this user may not write in the image (rootless, a root-owned image): create the path in the image, or use --overlay IMAGE".into(),
+        ),
+        _ => None,
+    }
 }
 
 fn cloexec(fd: OwnedFd) -> nix::Result<OwnedFd> {

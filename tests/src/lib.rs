@@ -403,3 +403,70 @@ pub fn mount_points(mountinfo: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The test user's name: a real user (uid [`TEST_UID`]) so that newuidmap
+/// and newgidmap accept it.
+pub const TEST_USER: &str = "chaintest";
+
+/// The test user's subordinate ranges, in /etc/subuid and /etc/subgid: two
+/// lines, so that "every line, not just the first" is checked.
+pub const TEST_SUBIDS: [(u32, u32); 2] = [(200000, 65536), (400000, 1000)];
+
+/// Makes sure the test user exists with exactly [`TEST_SUBIDS`]. Idempotent;
+/// tests/run.sh removes the user and its ranges when the run ends.
+pub fn test_user() {
+    static READY: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut ready = READY.lock().unwrap_or_else(|e| e.into_inner());
+    if *ready {
+        return;
+    }
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let owner = passwd
+        .lines()
+        .find(|l| l.split(':').nth(2) == Some(&TEST_UID.to_string()));
+    match owner {
+        Some(line) => assert!(
+            line.starts_with(&format!("{TEST_USER}:")),
+            "uid {TEST_UID} belongs to someone else: {line}"
+        ),
+        None => {
+            // No automatic subordinate ranges (Debian's useradd adds some):
+            // the tests set their own.
+            let status = Command::new("useradd")
+                .args([
+                    "--uid",
+                    &TEST_UID.to_string(),
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                ])
+                .args([
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "-K",
+                    "SUB_UID_COUNT=0",
+                    "-K",
+                    "SUB_GID_COUNT=0",
+                    TEST_USER,
+                ])
+                .status()
+                .expect("run useradd");
+            assert!(status.success(), "useradd {TEST_USER} failed");
+        }
+    }
+    for file in ["/etc/subuid", "/etc/subgid"] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let mut kept: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with(&format!("{TEST_USER}:")))
+            .collect();
+        let ours: Vec<String> = TEST_SUBIDS
+            .iter()
+            .map(|(s, c)| format!("{TEST_USER}:{s}:{c}"))
+            .collect();
+        kept.extend(ours.iter().map(String::as_str));
+        std::fs::write(file, kept.join("\n") + "\n").unwrap();
+    }
+    *ready = true;
+}

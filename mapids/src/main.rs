@@ -1,0 +1,178 @@
+//! mapids: write user-namespace id maps from outside (before unshare-rs in a
+//! chain, or for a running process), or switch identity inside (late in the
+//! chain), then exec the rest of the argv. See README.md.
+
+mod identity;
+mod idmap;
+mod options;
+mod subid;
+mod write;
+
+use chain::cli;
+use chain::exec::{self, Program};
+use chain::{Result, outside, trace};
+use nix::unistd::Pid;
+use options::{MapSpec, Mode, Options, PROG, Parsed};
+use std::convert::Infallible;
+use write::Caller;
+
+macro_rules! usage {
+    () => {
+        "usage: mapids (--root | --auto | --uid IN:OUT:COUNT... --gid IN:OUT:COUNT...) [--setgroups allow|deny] [--pid PID] [--] [program...]\n       mapids --as UID[:GID] [--groups G,... | --clear-groups] [--keep-caps] [--] program..."
+    };
+}
+
+const HELP: &str = concat!(
+    usage!(),
+    "
+
+Write the uid and gid maps of a new user namespace from outside it, or
+switch identity inside one, then exec PROGRAM.
+
+Before unshare-rs (the common case): mapids forks a helper that stays in
+this user namespace; when unshare-rs -U reports the new namespace, the
+helper writes its maps, and the chain goes on as root inside it:
+
+    mapids --auto -- unshare-rs -Ufpnmui -- pivot ./rootfs -- sh
+
+Maps (one of):
+      --root              own uid and gid are 0 inside (one line each)
+      --auto              own ids are 0 inside, then every range of
+                          /etc/subuid and /etc/subgid for this user (by
+                          name or uid, all lines), from 1 on
+      --uid IN:OUT:COUNT  a uid map line, repeatable, in the kernel's order
+      --gid IN:OUT:COUNT  a gid map line, repeatable
+      --setgroups allow|deny
+                          what the namespace allows for setgroups(2); an
+                          unprivileged map of one's own gid forces deny
+
+Target:
+      --pid PID           write the maps of the running process PID now
+                          (what newuidmap and newgidmap do, in one tool);
+                          then exec PROGRAM if one is given
+
+Identity (inside, late in the chain, e.g. after pivot):
+      --as UID[:GID]      switch to UID and GID (GID defaults to UID)
+      --groups G,...      supplementary groups (default: none)
+      --clear-groups      no supplementary groups (the default)
+      --keep-caps         keep the capabilities across the switch and the
+                          exec (as ambient ones); by default a non-root UID
+                          ends with none
+
+  -v, --verbose           trace every step to stderr (CHAIN_TRACE=1 traces
+                          every tool of a chain)
+  -h, --help              show this help;  -V, --version  show the version
+
+Root writes the maps itself; an unprivileged user writes a map of its own id
+itself (after setgroups deny) and anything else through newuidmap and
+newgidmap (package uidmap), which check /etc/subuid and /etc/subgid.
+
+Exit status: 125 mapids failed, 126 PROGRAM cannot be executed, 127 PROGRAM
+not found; otherwise PROGRAM's status (mapids does not wait for it).
+"
+);
+
+fn main() {
+    cli::main(PROG, || {
+        match options::parse(std::env::args_os().skip(1))? {
+            Parsed::Help => cli::print_and_exit(HELP),
+            Parsed::Version => {
+                cli::print_and_exit(concat!("mapids ", env!("CARGO_PKG_VERSION"), "\n"))
+            }
+            Parsed::Run(opts) => run(*opts),
+        }
+    })
+}
+
+fn run(opts: Options) -> Result<Infallible> {
+    if opts.verbose {
+        trace::enable();
+    }
+    let Options {
+        mode,
+        maps,
+        setgroups,
+        argv,
+        ..
+    } = opts;
+    if let Mode::As(identity) = &mode {
+        // The program is found before the switch: a typo is 127 either way,
+        // but the lookup then sees what the caller sees.
+        let program = exec::resolve(argv)?;
+        identity::switch(identity)?;
+        return Err(program.exec());
+    }
+
+    let program = if argv.is_empty() {
+        None
+    } else {
+        Some(exec::resolve(argv)?)
+    };
+    let caller = Caller::current();
+    let (uid, gid) = match maps.expect("parse demands a map outside --as") {
+        MapSpec::Root => (idmap::root(caller.uid), idmap::root(caller.gid)),
+        MapSpec::Auto => {
+            let sub = |file: &str, id| {
+                subid::ranges_of(
+                    &chain::file::read_opt(file).unwrap_or_default(),
+                    caller.name.as_deref(),
+                    id,
+                )
+            };
+            (
+                idmap::auto(caller.uid, &sub("/etc/subuid", caller.uid)),
+                idmap::auto(caller.gid, &sub("/etc/subgid", caller.uid)),
+            )
+        }
+        MapSpec::Explicit { uid, gid } => (uid, gid),
+    };
+    // Everything is checked now, before anything is written or forked.
+    let plan = write::plan(
+        &caller,
+        (!uid.is_empty()).then_some(uid),
+        (!gid.is_empty()).then_some(gid),
+        setgroups,
+    )?;
+
+    match mode {
+        Mode::Pid(pid) => {
+            plan.write(Pid::from_raw(pid))?;
+            match program {
+                Some(program) => Err(program.exec()),
+                None => cli::exit(0),
+            }
+        }
+        _ => {
+            // The helper stays in this user namespace: only from here can the
+            // maps of the one unshare-rs creates be written.
+            let helper = outside::fork_helper(move |pid| plan.write(pid))?;
+            helper.hand_down()?;
+            Err(program.map_or_else(|| chain::Error::msg("no program"), Program::exec))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_mentions_every_option() {
+        for opt in [
+            "--root",
+            "--auto",
+            "--uid",
+            "--gid",
+            "--setgroups",
+            "--pid",
+            "--as",
+            "--groups",
+            "--clear-groups",
+            "--keep-caps",
+            "--verbose",
+            "--help",
+            "--version",
+        ] {
+            assert!(super::HELP.contains(opt), "{opt} missing from --help");
+        }
+        assert!(super::HELP.starts_with(usage!()));
+    }
+}
