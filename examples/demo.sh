@@ -48,15 +48,15 @@ show "a container: new mount, UTS, IPC, network and PID namespaces, root in $roo
   echo "root:"; ls /
   echo "mounts:"; cat /proc/self/mounts'
 
-# Not yet in the rootfs: pivot needs capabilities, and an unmapped uid (no
-# id maps until mapids) has none left after exec, so pivot's first mount
-# fails with EPERM. unshare-rs alone shows the namespaces.
 if id nobody >/dev/null 2>&1; then
-  show "the same, as an unprivileged user, inside a new user namespace"
+  show "the same, rootless: as nobody, mapped to root inside by mapids"
+  # mapids --root maps nobody's own uid and gid to 0 in the user namespace
+  # unshare-rs creates, so pivot has the capabilities to build the root.
   setpriv --reuid=nobody --regid=nogroup --clear-groups \
-    "$bin/unshare-rs" -U -fpnumi --mount-proc --hostname rootless -- sh -c '
-      echo "hostname: $(hostname)   uid inside: $(id -u) (unmapped: nobody)"
-      echo "processes (ps -e):"; ps -e -o pid,comm'
+    "$bin/mapids" --root -- "$bin/unshare-rs" -Ufpnmui --hostname rootless -- "$bin/pivot" "$rootfs" -- /bin/sh -c '
+      echo "hostname: $(hostname)   id: $(id)"
+      echo "uid map: $(cat /proc/self/uid_map)"
+      echo "processes:"; ps'
 fi
 
 show "exit statuses pass through"
