@@ -36,6 +36,33 @@
 #                                       process: the 5 namespaces, fork, bind
 #                                       ROOTFS, proc, ro sysfs, tmpfs /dev + 6
 #                                       nodes, devpts, pivot_root, exec
+#   rootless: user + mnt, uts, ipc, net, pid namespaces and a fork, created by
+#   an unprivileged user (nobody, 65534) who is root inside. EVERY row of this
+#   section, its floor included, is prefixed with
+#   `setpriv --reuid=65534 --regid=65534 --clear-groups`, so setpriv's own
+#   exec is in every row and the ratios compare like with like:
+#                 busybox true          the floor of this section (setpriv +
+#                                       the exec); its -floor column is what
+#                                       setpriv itself costs, and the other
+#                                       rows' -floor is measured from it
+#                 mapids --root -- unshare-rs -Ufpnmui -- busybox true
+#                                       ours: mapids forks a helper that writes
+#                                       the one-line maps (own id -> 0) of the
+#                                       user namespace unshare-rs creates
+#                 unshare -r -fpnmui    util-linux, same namespaces
+#                 bwrap --unshare-user --unshare-pid --unshare-net
+#                       --unshare-uts --unshare-ipc --uid 0 --gid 0
+#                       --dev-bind / /  bubblewrap, same namespaces
+#                 bwrap --unshare-all --uid 0 --gid 0 --dev-bind / /
+#                                       what a bwrap user types; it also
+#                                       creates a cgroup namespace
+#                                       (--unshare-cgroup-try), so its label
+#                                       says "+cgroup ns"
+#   The binaries must be reachable by uid 65534: a checkout under /root, say,
+#   is not (tests/target-dir.sh then builds into /var/tmp/chain-target; set
+#   CARGO_TARGET_DIR the same way here). If they are not, or if nobody cannot
+#   create a user namespace on this kernel, the section is reported as
+#   "SKIP: rootless not available: <why>" and the rest is measured.
 #
 # Why. A user choosing between unshare-rs, util-linux unshare and bubblewrap
 # wants to know what each costs for the same namespaces, and how much of it is
@@ -50,6 +77,10 @@
 # util-linux, bwrap and crun, and within 1.3x of floor.c. Our chain does one
 # more exec (pivot) and a little more mounting (/dev/shm, /dev/mqueue, the
 # masked paths) than floor.c; that is what the 1.3x leaves room for.
+# The rootless rows answer the same question for a user without privileges:
+# is `mapids --root -- unshare-rs -U...` (two tools, one more exec) cheaper
+# than `unshare -r` and bwrap? Target: faster than both (printed as met or
+# not, like the whole container's).
 #
 # crun here: our chain creates no cgroup (that is cgctl's step), so crun runs
 # with --cgroup-manager=disabled and creates none either; that is the same
@@ -81,6 +112,8 @@
 #                built with `cargo build --release -p unshare-rs` if missing;
 #                an override is used as given and never built)
 #   PIVOT        our pivot, likewise (`cargo build --release -p pivot`)
+#   MAPIDS       our mapids, likewise (`cargo build --release -p mapids`)
+#   SETPRIV      setpriv, the rootless rows' prefix (default: from PATH)
 #   UTIL_UNSHARE util-linux unshare (default: `unshare` from PATH)
 #   BWRAP        bubblewrap (default: `bwrap` from PATH)
 #   CRUN         crun (default: `crun` from PATH)
@@ -96,10 +129,12 @@
 # apt-get when missing and we are root on a system that has it. A peer (or
 # the C floor) that still cannot be had, or that fails to run here, is
 # reported as "SKIP: <tool> not available: <why>" and its rows are left out;
-# CI turns SKIP into a failure. Our own commands must work: if unshare-rs or
-# pivot is missing and cannot be built, or fails, the script fails. Figures
-# are printed, never asserted: timing on shared machines is too noisy for a
-# pass/fail threshold (the whole-container target is printed as met or not).
+# CI turns SKIP into a failure. Our own commands must work: if unshare-rs,
+# pivot or mapids is missing and cannot be built, or fails (the rootless row:
+# once nobody can reach it and create user namespaces), the script fails.
+# Figures are printed, never asserted: timing on shared machines is too noisy
+# for a pass/fail threshold (the whole-container and rootless targets are
+# printed as met or not).
 #
 # The script itself creates no namespaces, except the private mount namespace
 # for crun on a hybrid cgroup host (above): only the measured commands do,
@@ -217,6 +252,7 @@ find_ours() {
 }
 find_ours UNSHARE_RS unshare-rs
 find_ours PIVOT pivot
+find_ours MAPIDS mapids
 
 # --- the peers ---------------------------------------------------------------
 find_tool UTIL_UNSHARE unshare util-linux || skip util-linux "$WHY"
@@ -352,6 +388,55 @@ if [[ -n $CRUN ]]; then
     fi
 fi
 
+# --- rootless: can uid 65534 run the section at all? ---------------------------
+# Every rootless row runs as nobody behind the same setpriv prefix (see the
+# header). The section is skipped as a whole, with the reason, if nobody
+# cannot reach our binaries or the true, or cannot create a user namespace
+# here; after these checks our row must work like any other.
+NOBODY=65534
+ROOTLESS_PREFIX=() ROOTLESS_SKIP=
+rootless_skip() { ROOTLESS_SKIP=$1; skip rootless "$1"; }
+# closed_dir FILE: the first directory on FILE's path that uid 65534 may not
+# enter (empty if none).
+closed_dir() {
+    local rest d=
+    rest=$(realpath -s -- "$1") || return 0
+    rest=${rest#/}
+    while [[ $rest == */* ]]; do
+        d+=/${rest%%/*}
+        rest=${rest#*/}
+        "${ROOTLESS_PREFIX[@]}" test -x "$d" 2>/dev/null || { printf '%s' "$d"; return 0; }
+    done
+}
+if ! find_tool SETPRIV setpriv util-linux; then
+    rootless_skip "no setpriv to run the rows as uid $NOBODY: $WHY"
+else
+    ROOTLESS_PREFIX=("$SETPRIV" --reuid=$NOBODY --regid=$NOBODY --clear-groups)
+    if ! "${ROOTLESS_PREFIX[@]}" true 2>"$TMP/rl.err"; then
+        rootless_skip "'${ROOTLESS_PREFIX[*]} true' fails: $(tr '\n' ' ' <"$TMP/rl.err" | cut -c1-200)"
+    else
+        unreachable=()
+        for f in "$MAPIDS" "$UNSHARE_RS" "${TRUE_ARGV[0]}"; do
+            "${ROOTLESS_PREFIX[@]}" test -x "$f" 2>/dev/null && continue
+            why=$(closed_dir "$f")
+            unreachable+=("$f${why:+ ($why is closed to others)}")
+        done
+        if (( ${#unreachable[@]} )); then
+            rootless_skip "uid $NOBODY cannot execute ${unreachable[*]}; build where others can reach it (CARGO_TARGET_DIR=/var/tmp/chain-target, as tests/target-dir.sh does) or set UNSHARE_RS, MAPIDS, BUSYBOX"
+        elif ! "${RUN_IN[@]}" "${ROOTLESS_PREFIX[@]}" "${TRUE_ARGV[@]}" 2>"$TMP/rl.err"; then
+            rootless_skip "'${ROOTLESS_PREFIX[*]} ${TRUE_ARGV[*]}' (the section's floor) fails: $(tr '\n' ' ' <"$TMP/rl.err" | cut -c1-200)"
+        else
+            # util-linux if we have it, so that a bug of ours is not taken
+            # for a kernel that refuses unprivileged user namespaces.
+            userns=("${UTIL_UNSHARE:-$UNSHARE_RS}" -U)
+            [[ -n $UTIL_UNSHARE ]] || userns+=(--)
+            if ! "${RUN_IN[@]}" "${ROOTLESS_PREFIX[@]}" "${userns[@]}" "${TRUE_ARGV[@]}" 2>"$TMP/rl.err"; then
+                rootless_skip "uid $NOBODY cannot create a user namespace here ('${userns[*]} ${TRUE_ARGV[*]}' fails: $(tr '\n' ' ' <"$TMP/rl.err" | cut -c1-160); user.max_user_namespaces=$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo '?'))"
+            fi
+        fi
+    fi
+fi
+
 # --- the commands -----------------------------------------------------------
 # One row per command: tool, namespace set, display name, argv. The key
 # "ours" marks our tool; ratios compare each peer with ours in the same set.
@@ -394,6 +479,21 @@ add ours "$CT" "unshare-rs -fpnumi -- pivot" "$UNSHARE_RS" -fpnumi -- "$PIVOT" "
 [[ -n $CRUN ]] && add crun "$CT" "crun run (no cgroup)" \
     "$CRUN" --cgroup-manager=disabled run --bundle "$TMP/bundle" "$CRUN_ID"
 [[ -n $FLOOR ]] && add floor "$CT" "floor.c (one process)" "$FLOOR" "$ROOTFS" /bin/true
+# Rootless: the same setpriv prefix on every row, the floor included.
+RL="rootless: user+5 ns +fork"
+if [[ -z $ROOTLESS_SKIP ]]; then
+    P=("${ROOTLESS_PREFIX[@]}")
+    add floor "$RL" "${T[*]##*/} (setpriv floor)" "${P[@]}" "${T[@]}"
+    add ours "$RL" "mapids --root unshare-rs -Ufpnmui" \
+        "${P[@]}" "$MAPIDS" --root -- "$UNSHARE_RS" -Ufpnmui -- "${T[@]}"
+    [[ -n $UTIL_UNSHARE ]] && add util-linux "$RL" "unshare -r -fpnmui" \
+        "${P[@]}" "$UTIL_UNSHARE" -r -fpnmui "${T[@]}"
+    [[ -n $BWRAP ]] && add bwrap "$RL" "bwrap (user,pid,net,uts,ipc,+mnt)" \
+        "${P[@]}" "$BWRAP" --unshare-user --unshare-pid --unshare-net --unshare-uts --unshare-ipc \
+        --uid 0 --gid 0 --dev-bind / / "${T[@]}"
+    [[ -n $BWRAP ]] && add bwrap "$RL" "bwrap --unshare-all (+cgroup ns)" \
+        "${P[@]}" "$BWRAP" --unshare-all --uid 0 --gid 0 --dev-bind / / "${T[@]}"
+fi
 
 : >"$TMP/rows.tsv"
 HF_ARGS=()
@@ -429,6 +529,8 @@ PIVOT=$PIVOT CRUN=$CRUN CR_VERSION=$CR_VERSION CRUN_NOTE=$CRUN_NOTE CRUN_LEFT=$C
 CRUN_NAMESPACES=$CRUN_NAMESPACES CRUN_RUNDIR=$CRUN_RUNDIR RUN_IN="${RUN_IN_Q:-}" \
 FLOOR_C="$SCRIPT_DIR/floor.c" FLOOR=$FLOOR CC_VERSION=$CC_VERSION \
 ROOTFS=$ROOTFS ROOTFS_LABEL=$ROOTFS_LABEL CONTAINER_SET=$CT \
+MAPIDS=$MAPIDS SETPRIV=${SETPRIV:-} ROOTLESS_SET=$RL ROOTLESS_SKIP=$ROOTLESS_SKIP \
+ROOTLESS_PREFIX="${ROOTLESS_PREFIX[*]}" \
 RUNS=$RUNS WARMUP=$WARMUP KERNEL="$(uname -r)" BENCH_OUT=${BENCH_OUT:-} \
 python3 - "$TMP/hyperfine.json" "$TMP/rows.tsv" "$TMP/skips.tsv" <<'EOF'
 import json, os, sys
@@ -441,7 +543,8 @@ env = os.environ
 ms = lambda s: s * 1000.0
 peer_label = {"util-linux": "util-linux", "bwrap": "bwrap", "crun": "crun"}
 CT = env["CONTAINER_SET"]
-ours_label = lambda nsset: "unshare-rs+pivot" if nsset == CT else "unshare-rs"
+RL = env["ROOTLESS_SET"]
+ours_label = lambda nsset: {CT: "unshare-rs+pivot", RL: "mapids+unshare-rs"}.get(nsset, "unshare-rs")
 
 results = []
 for (tool, nsset, name, cmd), r in zip(rows, hf):
@@ -455,11 +558,17 @@ for (tool, nsset, name, cmd), r in zip(rows, hf):
 # set may have its own floor too (the whole container: floor.c), against
 # which ours gets a ratio.
 floor = next(r["median_ms"] for r in results if r["namespaces"] == "floor")
+# The rootless section has its own exec floor (setpriv + busybox true, as
+# nobody): its rows' -floor is measured from it, and its -floor is setpriv's
+# own cost over the plain floor. It gets no ratio: it is no kernel-work floor.
+rl_floor = next((r["median_ms"] for r in results
+                 if r["namespaces"] == RL and r["tool"] == "floor"), None)
 set_floor = {r["namespaces"]: r["median_ms"] for r in results
-             if r["tool"] == "floor" and r["namespaces"] != "floor"}
+             if r["tool"] == "floor" and r["namespaces"] not in ("floor", RL)}
 ours = {r["namespaces"]: r["median_ms"] for r in results if r["tool"] == "ours"}
 for r in results:
-    r["minus_floor_ms"] = None if r["namespaces"] == "floor" else r["median_ms"] - floor
+    base_floor = rl_floor if (r["namespaces"] == RL and r["tool"] != "floor") else floor
+    r["minus_floor_ms"] = None if r["namespaces"] == "floor" else r["median_ms"] - base_floor
     base = ours.get(r["namespaces"])
     r["ratio_to_unshare_rs"] = (r["median_ms"] / base) if (r["tool"] not in ("floor", "ours") and base) else None
     sf = set_floor.get(r["namespaces"])
@@ -480,11 +589,17 @@ if env["CRUN"]:
     print("crun:       %s (%s), %s" % (env["CRUN"], env["CR_VERSION"], env["CRUN_NOTE"]))
 if env["FLOOR"]:
     print("floor.c:    %s, built with %s -O2 -static" % (env["FLOOR_C"], env["CC_VERSION"] or "cc"))
+if rl_floor is not None:
+    print("mapids:     %s" % env["MAPIDS"])
+    print("rootless:   user,mnt,uts,ipc,net,pid namespaces + fork, as uid 65534 (root inside):"
+          " EVERY row of the section, its floor included, runs as `%s COMMAND`, so setpriv's"
+          " exec is in every row and the ratios are fair; its -floor column is measured from"
+          " its own setpriv floor (the floor row's -floor: what setpriv adds)" % env["ROOTLESS_PREFIX"])
 print()
 hdr = ("namespaces", "command", "median ms", "mean ms", "stddev ms", "-floor ms", "ratio")
-fmt = "%-26s %-29s %9s %9s %9s %9s  %s"
+fmt = "%-26s %-34s %9s %9s %9s %9s  %s"
 print(fmt % hdr)
-print("-" * 110)
+print("-" * 120)
 last = None
 for r in results:
     nsset = r["namespaces"] if r["namespaces"] != last else ""
@@ -501,7 +616,7 @@ for r in results:
 print()
 print("unshare-rs median minus the floor (%.3f ms): %s" % (floor, ", ".join(
     "%s %+.3f ms" % (r["name"].split(" ", 1)[1], r["minus_floor_ms"])
-    for r in results if r["tool"] == "ours")))
+    for r in results if r["tool"] == "ours" and r["namespaces"] != RL)))
 if CT in ours:
     # The whole container's target: faster than every peer, within 1.3x of
     # floor.c. Printed, not asserted.
@@ -518,6 +633,17 @@ if CT in ours:
     print("whole container target (peers/unshare-rs+pivot > 1, unshare-rs+pivot/floor <= 1.3): %s%s"
           % (", ".join(checks) or "nothing to compare with",
              "; not measured: " + ", ".join(missing) if missing else ""))
+rl_peers = {r["name"]: r["ratio_to_unshare_rs"] for r in results
+            if r["namespaces"] == RL and r["ratio_to_unshare_rs"] is not None}
+if RL in ours:
+    # The rootless target: faster than util-linux and bwrap. Printed, not
+    # asserted.
+    checks = ["%s %.2fx %s" % (n, q, "ok" if q > 1 else "MISSED") for n, q in rl_peers.items()]
+    missing = [t for t in ("util-linux", "bwrap")
+               if not any(r["tool"] == t and r["namespaces"] == RL for r in results)]
+    print("rootless target (peers/mapids+unshare-rs > 1, all as nobody behind setpriv): %s%s"
+          % ("; ".join(checks) or "nothing to compare with",
+             "; not measured: " + ", ".join(missing) if missing else ""))
 if env["CRUN_LEFT"]:
     print("warning: %s" % env["CRUN_LEFT"])
 for tool, why in skips:
@@ -529,7 +655,8 @@ if out:
         "hyperfine": env["HF_VERSION"], "kernel": env["KERNEL"],
         "runs": int(env["RUNS"]), "warmup": int(env["WARMUP"]), "shell": "none",
         "true": {"command": env["TRUE_CMD"], "linkage": env["TRUE_KIND"], "label": env["TRUE_LABEL"]},
-        "tools": {"unshare-rs": env["UNSHARE_RS"],
+        "tools": {"unshare-rs": env["UNSHARE_RS"], "mapids": env["MAPIDS"],
+                  "setpriv": env["SETPRIV"] or None,
                   "util-linux": {"path": env["UTIL_UNSHARE"] or None, "version": env["UL_VERSION"] or None},
                   "bwrap": {"path": env["BWRAP"] or None, "version": env["BW_VERSION"] or None},
                   "pivot": env["PIVOT"],
@@ -550,6 +677,21 @@ if out:
             "unshare_rs_pivot_over_floor": (ours[CT] / set_floor[CT]) if (CT in ours and CT in set_floor) else None,
             "peer_over_unshare_rs_pivot": {r["tool"]: r["ratio_to_unshare_rs"] for r in results
                                            if r["namespaces"] == CT and r["ratio_to_unshare_rs"] is not None},
+        },
+        "rootless": {
+            "measured": RL in ours,
+            "skip_reason": env["ROOTLESS_SKIP"] or None,
+            "set": RL,
+            "namespaces": ["user", "mnt", "uts", "ipc", "net", "pid"], "fork": True,
+            "uid": 65534, "maps": "own uid and gid -> 0, one line each",
+            "prefix": env["ROOTLESS_PREFIX"] or None,
+            "note": "every row of the set, its floor included, runs behind the prefix; "
+                    "-floor of its rows is measured from its own floor; "
+                    "bwrap --unshare-all also creates a cgroup namespace",
+            "setpriv_floor_median_ms": rl_floor,
+            "setpriv_cost_ms": (rl_floor - floor) if rl_floor is not None else None,
+            "mapids_unshare_rs_median_ms": ours.get(RL),
+            "peer_over_mapids_unshare_rs": rl_peers or None,
         },
         "results": results,
         "skipped": [{"tool": t, "reason": w} for t, w in skips],
