@@ -147,8 +147,9 @@ impl Helper {
         Ok(())
     }
 
-    /// Tells the helper to act on `target`, waits for its answer, reaps it.
-    pub fn run(self, target: Pid) -> Result<()> {
+    /// Tells the helper to act on `target`, waits for its answer, reaps it
+    /// (see [`Reap`]).
+    pub fn run(self, target: Pid, reap: Reap) -> Result<()> {
         let fd = self.sock.as_raw_fd();
         let request = format!("pid {target}");
         sys(
@@ -170,7 +171,14 @@ impl Helper {
         )?;
         drop(self.sock);
         // Reap the helper; it is our child unless a forking step came between.
-        let status = match waitpid(self.pid, None) {
+        // A helper that answered is exiting; waiting for the end of its exit
+        // (its address space torn down) is needed only when nobody else will
+        // reap it.
+        let flags = match (n, reap) {
+            (0, _) | (_, Reap::Now) => None,
+            (_, Reap::ByLaterWait) => Some(nix::sys::wait::WaitPidFlag::WNOHANG),
+        };
+        let status = match waitpid(self.pid, flags) {
             Ok(s) => format!("{s:?}"),
             Err(Errno::ECHILD) => "not our child".into(),
             Err(e) => e.to_string(),
@@ -193,6 +201,17 @@ impl Helper {
             e
         })
     }
+}
+
+/// When a served helper is reaped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reap {
+    /// Wait for its exit now: the caller execs next, and the program after
+    /// it would inherit a zombie.
+    Now,
+    /// Reap it now only if it is gone already: the caller is about to
+    /// supervise a child, and its wait loop reaps every child it has.
+    ByLaterWait,
 }
 
 /// Parses `FD:PID[,FD:PID...]`.
@@ -262,9 +281,9 @@ pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
 
 /// The server side: tells every waiting helper in the chain to act on
 /// `target`, in chain order, and fails with the first helper's error.
-pub fn serve_waiting_helpers(target: Pid) -> Result<()> {
+pub fn serve_waiting_helpers(target: Pid, reap: Reap) -> Result<()> {
     for helper in take_waiting_helpers()? {
-        helper.run(target)?;
+        helper.run(target, reap)?;
     }
     Ok(())
 }

@@ -642,7 +642,7 @@ fn helper_protocol(tmp: &TempDir) {
     })
     .unwrap();
     let pid = helper.pid;
-    helper.run(Pid::from_raw(1234)).unwrap();
+    helper.run(Pid::from_raw(1234), outside::Reap::Now).unwrap();
     assert_eq!(read_to_string(&out), "1234");
     assert_eq!(
         waitpid(pid, None),
@@ -656,7 +656,9 @@ fn helper_protocol(tmp: &TempDir) {
     assert_eq!(trace::prog(), "chain");
     let helper = outside::fork_helper(|_| Err(Error::msg("nope"))).unwrap();
     let pid = helper.pid;
-    let err = helper.run(Pid::from_raw(1234)).unwrap_err();
+    let err = helper
+        .run(Pid::from_raw(1234), outside::Reap::Now)
+        .unwrap_err();
     assert_eq!(err.to_string(), "nope");
     assert_eq!(
         waitpid(pid, None),
@@ -670,7 +672,9 @@ fn helper_protocol(tmp: &TempDir) {
     })
     .unwrap();
     let pid = helper.pid;
-    let err = helper.run(Pid::from_raw(1234)).unwrap_err();
+    let err = helper
+        .run(Pid::from_raw(1234), outside::Reap::Now)
+        .unwrap_err();
     assert_eq!(err.to_string(), "helper-prog: nope");
     assert_eq!(trace::prog(), "chain", "init ran in the helper only");
     assert_eq!(
@@ -693,7 +697,7 @@ fn helper_protocol(tmp: &TempDir) {
     })
     .unwrap();
     set_mask(&[]);
-    helper.run(Pid::from_raw(1)).unwrap();
+    helper.run(Pid::from_raw(1), outside::Reap::Now).unwrap();
 
     // A helper that dies without answering.
     let helper = outside::fork_helper(|_| {
@@ -702,7 +706,10 @@ fn helper_protocol(tmp: &TempDir) {
     })
     .unwrap();
     let pid = helper.pid;
-    let err = helper.run(Pid::from_raw(1234)).unwrap_err().to_string();
+    let err = helper
+        .run(Pid::from_raw(1234), outside::Reap::Now)
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains(&format!("helper {pid} ended without answering")) && err.ends_with(", 3))"),
         "{err}"
@@ -748,7 +755,11 @@ fn hand_down_and_take(tmp: &TempDir) {
         0,
         "fd close-on-exec again"
     );
-    helpers.pop().unwrap().run(Pid::from_raw(77)).unwrap();
+    helpers
+        .pop()
+        .unwrap()
+        .run(Pid::from_raw(77), outside::Reap::Now)
+        .unwrap();
     assert_eq!(read_to_string(&out), "77");
     assert_eq!(fd_flags(fd), Err(Errno::EBADF), "fd closed after run");
     assert_eq!(waitpid(pid, None), Err(Errno::ECHILD), "helper reaped");
@@ -769,7 +780,7 @@ fn hand_down_and_take(tmp: &TempDir) {
         helper.hand_down().unwrap();
     }
     assert_eq!(std::env::var(SYNC_FDS_VAR).unwrap().split(',').count(), 2);
-    outside::serve_waiting_helpers(Pid::from_raw(99)).unwrap();
+    outside::serve_waiting_helpers(Pid::from_raw(99), outside::Reap::Now).unwrap();
     assert_eq!(read_to_string(&order), "first 99\nsecond 99\n");
     assert!(std::env::var_os(SYNC_FDS_VAR).is_none(), "variable cleared");
     for pid in pids {
@@ -784,7 +795,7 @@ fn hand_down_and_take(tmp: &TempDir) {
     let idle = outside::fork_helper(|_| Err(Error::msg("must not run"))).unwrap();
     let idle_pid = idle.pid;
     idle.hand_down().unwrap();
-    let err = outside::serve_waiting_helpers(Pid::from_raw(99)).unwrap_err();
+    let err = outside::serve_waiting_helpers(Pid::from_raw(99), outside::Reap::Now).unwrap_err();
     assert_eq!(err.to_string(), "first failed");
     assert_eq!(waitpid(failing_pid, None), Err(Errno::ECHILD));
     assert_eq!(waitpid(idle_pid, None), Ok(WaitStatus::Exited(idle_pid, 0)));

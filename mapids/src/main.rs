@@ -112,10 +112,11 @@ fn run(opts: Options) -> Result<Infallible> {
     let (uid, gid) = match maps.expect("parse demands a map outside --as") {
         MapSpec::Root => (idmap::root(caller.uid), idmap::root(caller.gid)),
         MapSpec::Auto => {
+            let name = caller.name();
             let sub = |file: &str, id| {
                 subid::ranges_of(
                     &chain::file::read_opt(file).unwrap_or_default(),
-                    caller.name.as_deref(),
+                    name.as_deref(),
                     id,
                 )
             };
@@ -136,7 +137,7 @@ fn run(opts: Options) -> Result<Infallible> {
 
     match mode {
         Mode::Pid(pid) => {
-            plan.write(Pid::from_raw(pid))?;
+            plan.write(Pid::from_raw(pid), None)?;
             match program {
                 Some(program) => Err(program.exec()),
                 None => cli::exit(0),
@@ -145,11 +146,22 @@ fn run(opts: Options) -> Result<Infallible> {
         _ => {
             // The helper stays in this user namespace: only from here can the
             // maps of the one unshare-rs creates be written.
-            let helper = outside::fork_helper(move |pid| plan.write(pid))?;
+            let ours = own_user_ns()?;
+            let helper = outside::fork_helper(move |pid| plan.write(pid, Some(ours)))?;
             helper.hand_down()?;
             Err(program.map_or_else(|| chain::Error::msg("no program"), Program::exec))
         }
     }
+}
+
+/// The id of this process's user namespace.
+fn own_user_ns() -> Result<u64> {
+    use std::os::unix::fs::MetadataExt;
+    chain::sys("stat", "/proc/self/ns/user", || {
+        std::fs::metadata("/proc/self/ns/user")
+            .map(|m| m.ino())
+            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    })
 }
 
 #[cfg(test)]

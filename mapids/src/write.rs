@@ -31,25 +31,25 @@ pub enum SetGroups {
 pub struct Caller {
     pub uid: u32,
     pub gid: u32,
-    pub name: Option<String>,
     pub privileged: bool,
 }
 
 impl Caller {
     pub fn current() -> Caller {
-        let uid = nix::unistd::getuid().as_raw();
         Caller {
-            uid,
+            uid: nix::unistd::getuid().as_raw(),
             gid: nix::unistd::getgid().as_raw(),
-            name: user_name(uid),
             privileged: nix::unistd::geteuid().is_root(),
         }
     }
 
+    /// The user name, read only where subordinate ids need it.
+    pub fn name(&self) -> Option<String> {
+        user_name(self.uid)
+    }
+
     pub fn shown(&self) -> String {
-        self.name
-            .clone()
-            .unwrap_or_else(|| format!("uid {}", self.uid))
+        self.name().unwrap_or_else(|| format!("uid {}", self.uid))
     }
 }
 
@@ -137,7 +137,7 @@ fn target(
         });
     }
     let text = chain::file::read_opt(file).unwrap_or_default();
-    let granted = subid::ranges_of(&text, caller.name.as_deref(), caller.uid);
+    let granted = subid::ranges_of(&text, caller.name().as_deref(), caller.uid);
     subid::check(&map, own, &granted, kind, file, &caller.shown()).map_err(Error::msg)?;
     let helper = exec::resolve(vec![tool.into()]).map_err(|e| {
         Error::msg(format!(
@@ -153,17 +153,34 @@ fn target(
 }
 
 impl Plan {
-    /// Writes the maps of `pid`: setgroups, then the uid map, then the gid map.
-    pub fn write(&self, pid: Pid) -> Result<()> {
-        for target in [&self.uid, &self.gid].into_iter().flatten() {
-            let path = format!("/proc/{pid}/{}_map", target.kind);
-            let current = chain::file::read(Path::new(&path))?;
-            if !current.trim().is_empty() {
+    /// Writes the maps of `pid`: setgroups, then the uid map, then the gid
+    /// map. `created_from` is the user namespace the caller is in when pid's
+    /// namespace was just created by a later chain step (then it cannot be
+    /// mapped yet; only that it is a new one is checked); None for a running
+    /// process, whose maps are read first.
+    pub fn write(&self, pid: Pid, created_from: Option<u64>) -> Result<()> {
+        if let Some(ours) = created_from {
+            use std::os::unix::fs::MetadataExt;
+            let path = format!("/proc/{pid}/ns/user");
+            let theirs = sys("stat", &path, || {
+                std::fs::metadata(&path).map(|m| m.ino()).map_err(errno_of)
+            })?;
+            if theirs == ours {
                 return Err(Error::msg(format!(
-                    "process {pid} already has a {} map ({}): a map is written once",
-                    target.kind,
-                    current.split_whitespace().collect::<Vec<_>>().join(" ")
+                    "process {pid} is still in this user namespace: give the next unshare-rs -U (--user)"
                 )));
+            }
+        } else {
+            for target in [&self.uid, &self.gid].into_iter().flatten() {
+                let path = format!("/proc/{pid}/{}_map", target.kind);
+                let current = chain::file::read(Path::new(&path))?;
+                if !current.trim().is_empty() {
+                    return Err(Error::msg(format!(
+                        "process {pid} already has a {} map ({}): a map is written once",
+                        target.kind,
+                        current.split_whitespace().collect::<Vec<_>>().join(" ")
+                    )));
+                }
             }
         }
         if let Some(setgroups) = self.setgroups {
@@ -183,6 +200,10 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+fn errno_of(e: std::io::Error) -> nix::errno::Errno {
+    nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
 /// `newuidmap PID IN OUT COUNT...`, failing with its own words.

@@ -162,7 +162,14 @@ fn run(opts: Options) -> Result<Infallible> {
     // Steps placed before us in the chain (mapids, vethctl) act on the new
     // namespaces from outside now, before anything here needs their work
     // (a uid mapped to 0 keeps its capabilities across exec).
-    outside::serve_waiting_helpers(getpid())?;
+    // A supervisor to come reaps the helpers in its wait loop; otherwise
+    // they are reaped before the exec.
+    let reap = if opts.forks() {
+        outside::Reap::ByLaterWait
+    } else {
+        outside::Reap::Now
+    };
+    outside::serve_waiting_helpers(getpid(), reap)?;
 
     // Unless asked otherwise, mounts made from here on must not propagate to
     // the host (util-linux's default: private).
@@ -262,7 +269,7 @@ fn persist_and_report(
     ns_dir: Option<&report::NsDir>,
 ) -> Result<()> {
     if let Some(helper) = persister {
-        helper.run(getpid())?;
+        helper.run(getpid(), outside::Reap::Now)?;
     }
     let ids = ns_dir.map(report::NsDir::ids).unwrap_or_default();
     report::write(pid_file, info_fd, workload, &ids)
