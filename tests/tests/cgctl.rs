@@ -1,0 +1,367 @@
+//! cgctl on this machine's cgroups (hybrid: v1 controllers and a cgroup2
+//! tree with core files only). Every group is created below the test's own
+//! cgroup and removed again, also when a test fails.
+
+use e2e::*;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// A group name owned by this test, and its removal when the test ends
+/// (processes killed first), whatever happened.
+struct Named(String);
+
+impl Named {
+    fn new(tag: &str) -> Named {
+        Named(format!("e2e-{tag}-{}", std::process::id()))
+    }
+
+    /// Every directory a group of this name has, in any hierarchy below
+    /// the test's own cgroup.
+    fn dirs(&self) -> Vec<PathBuf> {
+        own_cgroup_dirs()
+            .into_iter()
+            .map(|d| d.join(&self.0))
+            .filter(|d| d.is_dir())
+            .collect()
+    }
+}
+
+impl Drop for Named {
+    fn drop(&mut self) {
+        for dir in self.dirs() {
+            if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                for pid in procs
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok())
+                {
+                    // SAFETY: kill(2) of a process in the test's own group.
+                    unsafe { libc::kill(pid, libc::SIGKILL) };
+                }
+            }
+        }
+        let _ = wait_until(Duration::from_secs(5), || {
+            self.dirs().iter().all(|d| {
+                std::fs::read_to_string(d.join("cgroup.procs"))
+                    .map(|p| p.trim().is_empty())
+                    .unwrap_or(true)
+            })
+        });
+        for dir in self.dirs() {
+            let _ = std::fs::remove_dir(&dir);
+        }
+    }
+}
+
+/// The test's own cgroup directory in every mounted hierarchy.
+fn own_cgroup_dirs() -> Vec<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut dirs = Vec::new();
+    for line in mountinfo.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        let (fstype, opts) = (f[sep + 1], f[sep + 3]);
+        let point = f[4];
+        let path = match fstype {
+            "cgroup2" => own.lines().find_map(|l| l.strip_prefix("0::")),
+            "cgroup" => own.lines().find_map(|l| {
+                let mut p = l.splitn(3, ':');
+                let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
+                (!ctrls.is_empty()
+                    && ctrls.split(',').all(|c| {
+                        opts.split(',').any(|o| {
+                            o == c || o == format!("name={}", c.trim_start_matches("name="))
+                        })
+                    }))
+                .then_some(path)
+            }),
+            _ => None,
+        };
+        if let Some(path) = path {
+            dirs.push(Path::new(point).join(path.trim_start_matches('/')));
+        }
+    }
+    dirs
+}
+
+fn c_program(name: &str) -> PathBuf {
+    let out = bin_dir().join(format!("e2e-{name}"));
+    if !out.exists() {
+        compile_c(name, &out);
+    }
+    out
+}
+
+fn cgctl(args: &[&str]) -> Out {
+    run(&mut tool(As::Root, "cgctl", args))
+}
+
+#[test]
+fn the_memory_hog_is_killed_near_its_limit() {
+    let g = Named::new("hog");
+    let hog = c_program("hog");
+    let out = cgctl(&[
+        "--mem",
+        "100M",
+        "--swap",
+        "0",
+        "--name",
+        &g.0,
+        "--wait",
+        "--",
+        hog.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status, 137, "{}", out.stderr);
+    let last: u32 = out
+        .stdout
+        .lines()
+        .last()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        (70..=100).contains(&last),
+        "the hog got to {last} MB: {}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(
+            "cgctl: out of memory: the kernel killed the workload at the group's 100M limit (peak "
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(g.dirs().is_empty(), "--wait left {:?}", g.dirs());
+}
+
+#[test]
+fn a_pids_limit_stops_a_fork_loop_and_the_host_is_fine() {
+    let g = Named::new("pids");
+    let forks = c_program("forks");
+    let out = cgctl(&[
+        "--pids",
+        "20",
+        "--name",
+        &g.0,
+        "--wait",
+        "--",
+        forks.to_str().unwrap(),
+        "50",
+    ])
+    .ok();
+    let started: u32 = out
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!((10..20).contains(&started), "{}", out.stdout);
+    // Outside the group forks are not limited.
+    let host = run(&mut command(As::Root, &forks, &["50"])).ok();
+    assert_eq!(host.stdout.trim(), "forked 50 of 50");
+    assert!(g.dirs().is_empty());
+}
+
+#[test]
+fn a_cpu_limit_throttles_and_stats_show_it() {
+    let g = Named::new("cpus");
+    let dir = TempDir::new("cpus");
+    let stats = dir.str("stats.json");
+    let spin = "end=$(( $(date +%s) + 1 )); while [ $(date +%s) -lt $end ]; do :; done";
+    cgctl(&[
+        "--cpus",
+        "0.2",
+        "--name",
+        &g.0,
+        "--wait",
+        "--stats-json",
+        &stats,
+        "--",
+        "sh",
+        "-c",
+        spin,
+    ])
+    .ok();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let throttled = json["data"]["cpu"]["throttling"]["throttledPeriods"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(throttled > 0, "no throttling: {}", json["data"]["cpu"]);
+    // About 0.2 s of CPU in ~1-2 s of wall time, not 1 s or more.
+    let used = json["data"]["cpu"]["usage"]["total"].as_u64().unwrap() as f64 / 1e9;
+    assert!(used < 0.6, "used {used} s of CPU");
+}
+
+#[test]
+fn a_cpuset_pins_the_workload() {
+    let g = Named::new("cpuset");
+    let out = cgctl(&[
+        "--cpuset-cpus",
+        "0",
+        "--name",
+        &g.0,
+        "--wait",
+        "--",
+        "grep",
+        "Cpus_allowed_list",
+        "/proc/self/status",
+    ])
+    .ok();
+    assert_eq!(
+        out.stdout.split_whitespace().last(),
+        Some("0"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn freeze_thaw_kill_and_stats_of_a_running_group() {
+    let g = Named::new("manage");
+    let dir = TempDir::new("manage");
+    let counter = dir.str("counter");
+    let script = format!("i=0; while :; do i=$((i+1)); echo $i > {counter}; sleep 0.02; done");
+    let child = tool(
+        As::Root,
+        "cgctl",
+        &[
+            "--mem", "64M", "--pids", "10", "--name", &g.0, "--wait", "--", "sh", "-c", &script,
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let _guard = KillOnDrop(child.id() as i32);
+    let count = || {
+        std::fs::read_to_string(&counter)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || count() > 3),
+        "the counter did not start"
+    );
+
+    cgctl(&["freeze", &g.0]).ok();
+    let frozen_at = count();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(), frozen_at, "the counter ran while frozen");
+
+    cgctl(&["thaw", &g.0]).ok();
+    assert!(
+        wait_until(Duration::from_secs(3), || count() > frozen_at + 3),
+        "the counter did not resume"
+    );
+
+    let stats = cgctl(&["stats", &g.0]).ok().json();
+    assert_eq!(stats["type"], "stats");
+    assert_eq!(stats["id"], g.0.as_str());
+    for (key, inner) in [("memory", "usage"), ("pids", "current"), ("cpu", "usage")] {
+        assert!(
+            !stats["data"][key][inner].is_null(),
+            "stats lack {key}.{inner}: {stats}"
+        );
+    }
+    assert_eq!(stats["data"]["memory"]["usage"]["limit"], 64u64 << 20);
+    assert_eq!(stats["data"]["pids"]["limit"], 10);
+    let listed = cgctl(&["ls"]).ok();
+    assert!(
+        listed.stdout.lines().any(|l| l.starts_with(&g.0)),
+        "{}",
+        listed.stdout
+    );
+
+    cgctl(&["kill", &g.0]).ok();
+    assert_eq!(finish(child).status, 137);
+    assert!(g.dirs().is_empty(), "--wait left {:?}", g.dirs());
+}
+
+#[test]
+fn the_headline_one_liner() {
+    let g = Named::new("headline");
+    let root = rootfs();
+    let (u, p) = (bin("unshare-rs"), bin("pivot"));
+    let args = [
+        "--mem",
+        "100M",
+        "--name",
+        &g.0,
+        "--",
+        u.to_str().unwrap(),
+        "-fpnumi",
+        "--",
+        p.to_str().unwrap(),
+        root.to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/self/cgroup",
+    ];
+    let out = cgctl(&args).ok();
+    let memory = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(":memory:"))
+        .unwrap_or_else(|| panic!("{}", out.stdout));
+    assert!(memory.ends_with(&format!("/{}", g.0)), "{memory}");
+    // Without --wait the group stays for the caller to manage; rm removes it.
+    assert!(!g.dirs().is_empty());
+    cgctl(&["rm", &g.0]).ok();
+    assert!(g.dirs().is_empty());
+}
+
+#[test]
+fn bad_input_is_125_and_creates_nothing() {
+    let before: Vec<PathBuf> = own_cgroup_dirs()
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().flatten().map(|e| e.path()))
+        .collect();
+    for (args, named) in [
+        (
+            &["--mem", "100Q", "true"][..],
+            "--mem: '100Q': unknown size suffix 'Q'",
+        ),
+        (&["--cpus", "0", "true"], "--cpus: '0': "),
+        (
+            &["stats", "no-such-group-here"],
+            "no group 'no-such-group-here'",
+        ),
+        (
+            &["--parent", "/no/such/parent", "--pids", "5", "true"],
+            "/no/such/parent",
+        ),
+        (
+            &["--pids", "5", "--", "no-such-program-here"],
+            "exec no-such-program-here",
+        ),
+    ] {
+        let out = cgctl(args);
+        let expected = if named.starts_with("exec") { 127 } else { 125 };
+        assert_eq!(out.status, expected, "{args:?}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with("cgctl: ") && out.stderr.contains(named),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    }
+    let after: Vec<PathBuf> = own_cgroup_dirs()
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().flatten().map(|e| e.path()))
+        .collect();
+    let new: Vec<&PathBuf> = after
+        .iter()
+        .filter(|p| !before.contains(p) && p.is_dir())
+        .collect();
+    assert!(
+        new.iter()
+            .all(|p| p.file_name().unwrap().to_string_lossy().starts_with("e2e-")),
+        "bad input created {new:?}"
+    );
+}
