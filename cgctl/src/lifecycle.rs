@@ -180,10 +180,10 @@ fn set_frozen(group: &Group, frozen: bool) -> Result<()> {
 /// the kernel has it; otherwise freeze, signal each process, thaw, so that
 /// nothing forks past the signal.
 pub fn kill_all(group: &Group, sig: i32) -> Result<()> {
-    if sig == libc::SIGKILL {
-        if let Some(dir) = group.unified().filter(|d| d.join("cgroup.kill").exists()) {
-            return chain::file::write(&dir.join("cgroup.kill"), b"1");
-        }
+    if sig == libc::SIGKILL
+        && let Some(dir) = group.unified().filter(|d| d.join("cgroup.kill").exists())
+    {
+        return chain::file::write(&dir.join("cgroup.kill"), b"1");
     }
     let frozen = freeze(group).is_ok();
     let pids: Vec<i32> = group.dirs.iter().flat_map(|p| processes(&p.dir)).collect();
@@ -192,10 +192,10 @@ pub fn kill_all(group: &Group, sig: i32) -> Result<()> {
             // SAFETY: kill(2) with a pid read from the group's cgroup.procs.
             Errno::result(unsafe { libc::kill(pid, sig) }).map(drop)
         });
-        if let Err(e) = sent {
-            if e.errno != Some(Errno::ESRCH) {
-                return Err(e);
-            }
+        if let Err(e) = sent
+            && e.errno != Some(Errno::ESRCH)
+        {
+            return Err(e);
         }
     }
     if frozen {

@@ -88,7 +88,7 @@ fn main() {
                     trace::enable();
                 }
                 match *command {
-                    Command::Run(opts) => run(opts),
+                    Command::Run(opts) => run(*opts),
                     other => manage(other),
                 }
             }

@@ -21,7 +21,7 @@ pub struct RunOptions {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Run(RunOptions),
+    Run(Box<RunOptions>),
     Stats(String),
     Freeze(String),
     Thaw(String),
@@ -204,7 +204,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         ));
     }
     Ok(Parsed::Run {
-        command: Box::new(Command::Run(o)),
+        command: Box::new(Command::Run(Box::new(o))),
         verbose,
     })
 }

@@ -100,18 +100,17 @@ pub fn plan(
     if let Some(Target {
         how: How::Direct, ..
     }) = &gid
+        && !caller.privileged
     {
-        if !caller.privileged {
-            // The kernel lets an unprivileged process map its own gid only
-            // once setgroups is denied for good.
-            if setgroups == Some(SetGroups::Allow) {
-                return Err(Error::msg(
-                    "--setgroups allow: an unprivileged map of one's own gid needs setgroups denied (a kernel rule); \
+        // The kernel lets an unprivileged process map its own gid only
+        // once setgroups is denied for good.
+        if setgroups == Some(SetGroups::Allow) {
+            return Err(Error::msg(
+                "--setgroups allow: an unprivileged map of one's own gid needs setgroups denied (a kernel rule); \
                      map subordinate gids too (--auto) to keep setgroups",
-                ));
-            }
-            setgroups = Some(SetGroups::Deny);
+            ));
         }
+        setgroups = Some(SetGroups::Deny);
     }
     Ok(Plan {
         uid,

@@ -8,6 +8,7 @@
 //!   shows that namespace's devices;
 //! - both are refused while the host's instance has parts hidden by mounts on
 //!   top ("mount_too_revealing").
+//!
 //! /dev is a tmpfs with the OCI device set: nodes made with mknod in the
 //! initial user namespace and bound from the host's /dev inside any other
 //! (where mknod is never allowed).
