@@ -68,15 +68,20 @@ const SUBCOMMANDS: [&str; 6] = ["stats", "freeze", "thaw", "kill", "rm", "ls"];
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     let usage = |e: lexopt::Error| Error::usage(PROG, e);
     let mut args: Vec<OsString> = args.into_iter().collect();
-    // A management subcommand is the very first word: `cgctl stats box`. A
-    // program with such a name runs after `--` (`cgctl -- stats`).
+    // A management subcommand is the first word after any -v: `cgctl stats
+    // box`, `cgctl -v rm box`. A program with such a name runs after `--`
+    // (`cgctl -- stats`).
+    let leading_v = args
+        .iter()
+        .take_while(|a| *a == "-v" || *a == "--verbose")
+        .count();
     if let Some(sub) = args
-        .first()
+        .get(leading_v)
         .and_then(|a| a.to_str())
         .filter(|w| SUBCOMMANDS.contains(w))
         .map(String::from)
     {
-        args.remove(0);
+        args.remove(leading_v);
         return parse_management(&sub, lexopt::Parser::from_args(args));
     }
     let mut parser = lexopt::Parser::from_args(args);
@@ -298,6 +303,12 @@ mod tests {
             }
         );
         assert_eq!(cmd(&["ls"]), Command::Ls);
+        // -v may come first; the word after it is still the subcommand.
+        assert_eq!(cmd(&["-v", "rm", "box"]), Command::Rm("box".into()));
+        assert!(matches!(
+            parse(["-v", "stats", "box"].map(OsString::from)),
+            Ok(Parsed::Run { verbose: true, .. })
+        ));
         assert_eq!(cmd(&["freeze", "/a/b"]), Command::Freeze("/a/b".into()));
         // After `--`, a program may be called stats.
         let Command::Run(o) = cmd(&["--", "stats"]) else {
