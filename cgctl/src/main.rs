@@ -1,7 +1,6 @@
 //! cgctl: put this process into a cgroup with limits, then exec the rest of
 //! the argv; or manage such a group. See README.md.
 
-mod layout;
 mod lifecycle;
 mod limits;
 mod manage;
@@ -9,11 +8,11 @@ mod options;
 mod place;
 mod stats;
 
+use chain::cgroup::{Layout, Mode};
 use chain::cli;
 use chain::exec::{self, Program};
 use chain::supervise::{Forked, fork_supervised};
 use chain::{Error, Result, trace};
-use layout::{Layout, Mode};
 use options::{Command, PROG, Parsed, RunOptions};
 use place::Group;
 use std::convert::Infallible;

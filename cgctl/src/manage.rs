@@ -5,8 +5,8 @@
 //! beside it, where a v2 group had to be placed as a sibling); an absolute
 //! path is a cgroup path in every hierarchy.
 
-use crate::layout::{Hierarchy, Layout};
 use crate::place::{Group, Placed};
+use chain::cgroup::{Hierarchy, Layout};
 use chain::{Error, Result};
 use std::path::PathBuf;
 

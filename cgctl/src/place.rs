@@ -15,8 +15,8 @@
 //! the new group); otherwise use P's parent, creating a sibling of the
 //! caller's cgroup, as runc does.
 
-use crate::layout::{Hierarchy, Layout, Mode};
 use crate::limits::Write;
+use chain::cgroup::{Hierarchy, Layout, Mode};
 use chain::{Error, Result, sys, trace};
 use nix::errno::Errno;
 use std::path::{Path, PathBuf};
@@ -356,7 +356,7 @@ impl Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layout::Layout;
+    use chain::cgroup::Layout;
 
     /// A fake cgroup2 root: plain files standing in for the kernel's.
     struct Fake(PathBuf);

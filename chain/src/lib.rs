@@ -8,16 +8,21 @@
 //!   and [`sys`], the wrapper every syscall of a tool goes through.
 //! - [`exec`]: PATH lookup and exec of the next argv.
 //! - [`file`]: one-write access to /proc, /sys and cgroup files.
+//! - [`ns`]: the namespace kinds (clone flags, /proc names, options).
 //! - [`supervise`]: fork with parent-death signal, signal forwarding, waiting.
 //! - [`outside`]: the outside-step protocol (helpers that act from the
 //!   original namespaces once a later step has created new ones).
 //! - [`cli`]: the `main` wrapper and small option-parsing helpers.
+//! - [`cgroup`]: where the cgroup hierarchies are (v2, v1, hybrid) and where
+//!   a process is in each (cgctl, nsenter-rs --join-cgroup).
 
+pub mod cgroup;
 pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod file;
+pub mod ns;
 pub mod outside;
 pub mod supervise;
 pub mod trace;

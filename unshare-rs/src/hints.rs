@@ -2,8 +2,8 @@
 //! ENOSPC or EINVAL for several unrelated causes; the hint names the ones
 //! that apply, with the current value of the setting that decides.
 
-use crate::namespaces::Kind;
 use chain::file::read_opt;
+use chain::ns::Kind;
 use nix::errno::Errno;
 
 /// The setting and its value, e.g. `kernel.unprivileged_userns_clone=0`,

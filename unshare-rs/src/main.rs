@@ -3,16 +3,15 @@
 
 mod gate;
 mod hints;
-mod namespaces;
 mod options;
 mod persist;
 mod report;
 
 use chain::cli;
 use chain::exec::{self, Program};
+use chain::ns::{Kind, flag_names};
 use chain::supervise::{Forked, fork_supervised};
 use chain::{Result, outside, sys, trace};
-use namespaces::{Kind, flag_names};
 use nix::mount::{MsFlags, mount};
 use nix::unistd::getpid;
 use options::{Options, PROG, Parsed, Propagation, SetGroups};

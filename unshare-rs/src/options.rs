@@ -1,8 +1,8 @@
 //! Command-line parsing: util-linux `unshare` flag names, POSIX style,
 //! stopping at `--` or the first operand. No syscalls happen here.
 
-use crate::namespaces::Kind;
 use chain::cli::{parse_signal, value};
+use chain::ns::Kind;
 use chain::{Error, Result};
 use lexopt::Arg::{Long, Short, Value};
 use std::collections::BTreeMap;

@@ -8,7 +8,7 @@
 //! credentials (in a new user namespace, files cannot be created on the
 //! host's filesystems).
 
-use crate::namespaces::Kind;
+use chain::ns::Kind;
 use chain::{Result, sys};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};

@@ -2,7 +2,7 @@
 //! (the pid, as seen from outside) and `--info-fd` (one JSON object: the pid
 //! and every namespace's id, with bubblewrap's key names).
 
-use crate::namespaces::{ALL, Kind};
+use chain::ns::{ALL, Kind};
 use chain::{Result, sys};
 use nix::fcntl::AtFlags;
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl, open};

@@ -1,5 +1,6 @@
 //! The eight namespace kinds: their clone flag, their name in /proc/PID/ns,
-//! and the file that persists them.
+//! their long option, and the file that names the one a process creates
+//! (unshare-rs) or joins (nsenter-rs).
 
 use nix::sched::CloneFlags;
 

@@ -12,7 +12,7 @@
 //! hierarchy), so it also works where /sys/fs/cgroup is a bind mount of a
 //! subtree, as in a container. Pure parsing, plus [`Layout::detect`].
 
-use chain::{Error, Result};
+use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,8 +99,8 @@ fn unescape(field: &str) -> String {
 
 impl Layout {
     pub fn detect() -> Result<Layout> {
-        let mountinfo = chain::file::read(Path::new("/proc/self/mountinfo"))?;
-        let cgroup = chain::file::read(Path::new("/proc/self/cgroup"))?;
+        let mountinfo = crate::file::read(Path::new("/proc/self/mountinfo"))?;
+        let cgroup = crate::file::read(Path::new("/proc/self/cgroup"))?;
         let layout = Layout::parse(&mountinfo, &cgroup);
         if layout.unified.is_none() && layout.v1.is_empty() {
             return Err(Error::msg(
