@@ -198,8 +198,11 @@ pub struct KillOnDrop(pub i32);
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
-        // SAFETY: kill(2) of a pid this test started.
-        unsafe { libc::kill(self.0, libc::SIGKILL) };
+        // Never 0 or below: kill(2) would signal a whole process group.
+        if self.0 > 0 {
+            // SAFETY: kill(2) of a pid this test started.
+            unsafe { libc::kill(self.0, libc::SIGKILL) };
+        }
     }
 }
 

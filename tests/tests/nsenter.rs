@@ -1,0 +1,310 @@
+//! nsenter-rs: docker exec for the containers the other tools start.
+
+use e2e::*;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// A container `unshare-rs ARGS -- pivot ROOTFS -- sleep 1000` run by `who`
+/// (behind `prefix`, e.g. mapids), with its supervisor and the pid of its
+/// process; both are killed when dropped.
+struct Container {
+    supervisor: Child,
+    pid: i32,
+    _dir: TempDir,
+}
+
+impl Container {
+    fn start(who: As, prefix: &[&str], unshare: &[&str]) -> Container {
+        // Tests run in parallel in one process: each container its own dir.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = TempDir::new(&format!("nsenter-{n}"));
+        let pid_file = dir.str("pid");
+        let (u, p, root) = (bin("unshare-rs"), bin("pivot"), rootfs());
+        let mut args: Vec<&str> = prefix.to_vec();
+        args.push(u.to_str().unwrap());
+        args.extend(["--pid-file", &pid_file]);
+        args.extend_from_slice(unshare);
+        args.extend([
+            "--",
+            p.to_str().unwrap(),
+            root.to_str().unwrap(),
+            "--",
+            "/bin/sleep",
+            "1000",
+        ]);
+        let supervisor = command(who, args[0], &args[1..])
+            .env("FOO", "from-the-container")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut pid = 0;
+        let up = wait_until(Duration::from_secs(10), || {
+            pid = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            pid > 0
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+        });
+        let container = Container {
+            supervisor,
+            pid,
+            _dir: dir,
+        };
+        // Asserted with the container built, so that its Drop cleans up.
+        assert!(up, "the container did not start");
+        container
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of processes this test started; never pid 0 (the
+        // whole process group) when no pid was read.
+        unsafe {
+            if self.pid > 0 {
+                libc::kill(self.pid, libc::SIGKILL);
+            }
+            libc::kill(self.supervisor.id() as i32, libc::SIGKILL);
+        }
+        let _ = self.supervisor.wait();
+    }
+}
+
+fn nsenter(who: As, args: &[&str]) -> Out {
+    run(&mut tool(who, "nsenter-rs", args))
+}
+
+#[test]
+fn exec_into_a_running_container() {
+    let c = Container::start(As::Root, &[], &["-fpnumi", "--hostname", "box"]);
+    let p = c.pid.to_string();
+    let out = nsenter(
+        As::Root,
+        &[
+            "-t",
+            &p,
+            "-a",
+            "--",
+            "/bin/sh",
+            "-c",
+            "hostname; ps -o pid,comm; ls /",
+        ],
+    )
+    .ok();
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    assert_eq!(lines[0], "box");
+    // ps: a header, the container's sleep as PID 1, our sh, ps itself.
+    assert_eq!(lines[2], "1 sleep", "{}", out.stdout);
+    assert!(
+        lines.iter().any(|l| *l == "probe"),
+        "ls / is not the rootfs: {}",
+        out.stdout
+    );
+    // Every namespace is the container's.
+    let inside = nsenter(As::Root, &["-t", &p, "-a", "--", "/probe"])
+        .ok()
+        .json();
+    for kind in ["mnt", "uts", "ipc", "net", "pid", "cgroup", "user"] {
+        assert_eq!(Some(ns(&inside, kind)), ns_of_pid(c.pid, kind), "{kind}");
+    }
+    assert_eq!(inside["root"], "/");
+    // Exit status passes through.
+    assert_eq!(
+        nsenter(As::Root, &["-t", &p, "-a", "--", "/bin/sh", "-c", "exit 7"]).status,
+        7
+    );
+}
+
+#[test]
+fn the_supervisor_is_followed_to_its_child() {
+    let c = Container::start(As::Root, &[], &["-fpnumi", "--hostname", "followed"]);
+    let supervisor = c.supervisor.id().to_string();
+    let out = nsenter(
+        As::Root,
+        &[
+            "-v",
+            "-t",
+            &supervisor,
+            "-a",
+            "--",
+            "/bin/sh",
+            "-c",
+            "hostname; ps -o pid= | head -1",
+        ],
+    )
+    .ok();
+    assert_eq!(
+        out.stdout.split_whitespace().collect::<Vec<_>>(),
+        ["followed", "1"]
+    );
+    assert!(
+        out.stderr.contains(&format!("joining its child {}", c.pid)),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_articles_pid_namespace_example() {
+    let c = Container::start(As::Root, &[], &["-fpnumi"]);
+    let pidns = format!("--pid=/proc/{}/ns/pid", c.pid);
+    let u = bin("unshare-rs");
+    let out = nsenter(
+        As::Root,
+        &[
+            &pidns,
+            "--",
+            u.to_str().unwrap(),
+            "--mount-proc",
+            "--",
+            "ps",
+            "-e",
+            "-o",
+            "pid=,comm=",
+        ],
+    )
+    .ok();
+    let first = out
+        .stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>();
+    assert_eq!(first, ["1", "sleep"], "{}", out.stdout);
+}
+
+#[test]
+fn the_owner_of_a_rootless_container_enters_it() {
+    test_user();
+    let m = bin("mapids");
+    let c = Container::start(
+        As::User,
+        &[m.to_str().unwrap(), "--auto", "--"],
+        &["-Ufpnmui"],
+    );
+    let p = c.pid.to_string();
+    let inside = nsenter(As::User, &["-t", &p, "-a", "--", "/probe"])
+        .ok()
+        .json();
+    assert_eq!(inside["uid"], serde_json::json!([0, 0, 0, 0]));
+    for kind in ["user", "mnt", "pid", "net"] {
+        assert_eq!(Some(ns(&inside, kind)), ns_of_pid(c.pid, kind), "{kind}");
+    }
+    // util-linux, for comparison, stumbles on the cgroup namespace it
+    // shares with the user (it does not skip namespaces that are the same).
+    if have("nsenter") {
+        let ul = run(&mut command(
+            As::User,
+            "nsenter",
+            &["-t", &p, "-a", "/bin/true"],
+        ));
+        println!(
+            "util-linux nsenter -a as the owner: status {}, {}",
+            ul.status,
+            ul.stderr.trim()
+        );
+    }
+}
+
+#[test]
+fn refusals_are_125_and_named() {
+    let c = Container::start(As::Root, &[], &["-fpnumi"]);
+    let p = c.pid.to_string();
+    // Another user's container.
+    let out = nsenter(As::User, &["-t", &p, "-a", "--", "/bin/true"]);
+    assert_eq!(out.status, 125, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with("nsenter-rs: ") && out.stderr.contains("Permission denied"),
+        "{}",
+        out.stderr
+    );
+    // A vanished target.
+    let gone = {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        pid.to_string()
+    };
+    let out = nsenter(As::Root, &["-t", &gone, "-a", "--", "/bin/true"]);
+    assert_eq!(out.status, 125);
+    assert!(
+        out.stderr
+            .contains("No such process (no such process: has the container ended?)"),
+        "{}",
+        out.stderr
+    );
+    // A file that is not a namespace.
+    let out = nsenter(As::Root, &["--net=/etc/hostname", "--", "/bin/true"]);
+    assert_eq!(out.status, 125);
+    assert!(
+        out.stderr
+            .contains("setns net namespace: Invalid argument (not a net namespace"),
+        "{}",
+        out.stderr
+    );
+    for line in [&out.stderr] {
+        assert_eq!(line.lines().count(), 1, "{line}");
+    }
+}
+
+#[test]
+fn environment_and_cgroup_of_the_target() {
+    let c = Container::start(As::Root, &[], &["-fpnumi"]);
+    let p = c.pid.to_string();
+    let out = nsenter(
+        As::Root,
+        &["-t", &p, "-a", "--env", "--", "/bin/sh", "-c", "echo $FOO"],
+    )
+    .ok();
+    assert_eq!(out.stdout.trim(), "from-the-container");
+    let out = nsenter(
+        As::Root,
+        &[
+            "-t",
+            &p,
+            "-a",
+            "--join-cgroup",
+            "--",
+            "/bin/cat",
+            "/proc/self/cgroup",
+        ],
+    )
+    .ok();
+    let theirs = std::fs::read_to_string(format!("/proc/{}/cgroup", c.pid)).unwrap();
+    assert_eq!(out.stdout, theirs);
+}
+
+#[test]
+fn agrees_with_util_linux_nsenter() {
+    if !have("nsenter") {
+        return skip("util-linux nsenter is not installed");
+    }
+    let c = Container::start(As::Root, &[], &["-fpnumi", "--hostname", "same"]);
+    let p = c.pid.to_string();
+    let ours = nsenter(As::Root, &["-t", &p, "-a", "--", "/probe"])
+        .ok()
+        .json();
+    let theirs = run(&mut command(
+        As::Root,
+        "nsenter",
+        &["-t", &p, "-a", "-r", "-w", "/probe"],
+    ))
+    .ok()
+    .json();
+    for key in ["uid", "gid", "hostname", "root", "cwd", "net_devices"] {
+        assert_eq!(ours[key], theirs[key], "{key}");
+    }
+    // The same processes: the container's PID 1 and the probe (whose pid
+    // number differs, as pids are handed out in turn).
+    let count = |v: &serde_json::Value| v["pids"].as_array().map(Vec::len);
+    assert_eq!(count(&ours), count(&theirs));
+    assert_eq!(ours["pids"][0], 1);
+    for kind in ["mnt", "uts", "ipc", "net", "pid", "cgroup", "user", "time"] {
+        assert_eq!(ns(&ours, kind), ns(&theirs, kind), "{kind}");
+    }
+}
