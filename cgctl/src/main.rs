@@ -13,7 +13,7 @@ use chain::cli;
 use chain::exec::{self, Program};
 use chain::supervise::{Forked, fork_supervised};
 use chain::{Error, Result, trace};
-use options::{Command, PROG, Parsed, RunOptions};
+use options::{Command, PROG, RunOptions};
 use place::Group;
 use std::convert::Infallible;
 use std::os::unix::fs::MetadataExt;
@@ -76,23 +76,21 @@ not found; otherwise PROGRAM's status.
 );
 
 fn main() {
-    cli::main(PROG, || {
-        match options::parse(std::env::args_os().skip(1))? {
-            Parsed::Help => cli::print_and_exit(HELP),
-            Parsed::Version => {
-                cli::print_and_exit(concat!("cgctl ", env!("CARGO_PKG_VERSION"), "\n"))
+    cli::tool(
+        PROG,
+        HELP,
+        env!("CARGO_PKG_VERSION"),
+        options::parse,
+        |invocation| {
+            if invocation.verbose {
+                trace::enable();
             }
-            Parsed::Run { command, verbose } => {
-                if verbose {
-                    trace::enable();
-                }
-                match *command {
-                    Command::Run(opts) => run(*opts),
-                    other => manage(other),
-                }
+            match invocation.command {
+                Command::Run(opts) => run(*opts),
+                other => manage(other),
             }
-        }
-    })
+        },
+    )
 }
 
 /// `/dev/vda` -> `254:0`; `8:0` as it is.

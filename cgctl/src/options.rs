@@ -30,14 +30,14 @@ pub enum Command {
     Ls,
 }
 
-pub enum Parsed {
-    Run {
-        command: Box<Command>,
-        verbose: bool,
-    },
-    Help,
-    Version,
+/// A command, and whether to trace it (`-v`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Invocation {
+    pub command: Command,
+    pub verbose: bool,
 }
+
+pub type Parsed = chain::cli::Parsed<Box<Invocation>>;
 
 /// A group name: one path component, made by cgctl or by hand.
 fn group_name(text: &str, what: &str) -> Result<String> {
@@ -208,10 +208,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             "--stats-json is written when the group ends: it needs --wait",
         ));
     }
-    Ok(Parsed::Run {
-        command: Box::new(Command::Run(Box::new(o))),
+    Ok(Parsed::Run(Box::new(Invocation {
+        command: Command::Run(Box::new(o)),
         verbose,
-    })
+    })))
 }
 
 fn parse_management(sub: &str, mut parser: lexopt::Parser) -> Result<Parsed> {
@@ -245,10 +245,7 @@ fn parse_management(sub: &str, mut parser: lexopt::Parser) -> Result<Parsed> {
         "rm" => Command::Rm(need(group)?),
         _ => Command::Ls,
     };
-    Ok(Parsed::Run {
-        command: Box::new(command),
-        verbose,
-    })
+    Ok(Parsed::Run(Box::new(Invocation { command, verbose })))
 }
 
 #[cfg(test)]
@@ -257,7 +254,7 @@ mod tests {
 
     fn cmd(args: &[&str]) -> Command {
         match parse(args.iter().map(OsString::from)).unwrap() {
-            Parsed::Run { command, .. } => *command,
+            Parsed::Run(invocation) => invocation.command,
             _ => panic!("not a run"),
         }
     }
@@ -307,7 +304,7 @@ mod tests {
         assert_eq!(cmd(&["-v", "rm", "box"]), Command::Rm("box".into()));
         assert!(matches!(
             parse(["-v", "stats", "box"].map(OsString::from)),
-            Ok(Parsed::Run { verbose: true, .. })
+            Ok(Parsed::Run(invocation)) if invocation.verbose
         ));
         assert_eq!(cmd(&["freeze", "/a/b"]), Command::Freeze("/a/b".into()));
         // After `--`, a program may be called stats.

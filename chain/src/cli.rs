@@ -8,6 +8,30 @@ use std::convert::Infallible;
 use std::ffi::OsString;
 use std::str::FromStr;
 
+/// What a tool's option parser found.
+pub enum Parsed<T> {
+    /// The options to run with.
+    Run(T),
+    Help,
+    Version,
+}
+
+/// Every tool's `main`: parse the arguments, answer `--help` and
+/// `--version`, or run.
+pub fn tool<T>(
+    prog: &'static str,
+    help: &'static str,
+    version: &'static str,
+    parse: impl FnOnce(std::iter::Skip<std::env::ArgsOs>) -> Result<Parsed<T>>,
+    run: impl FnOnce(T) -> Result<Infallible>,
+) -> ! {
+    main(prog, || match parse(std::env::args_os().skip(1))? {
+        Parsed::Help => print_and_exit(help),
+        Parsed::Version => print_and_exit(&format!("{prog} {version}\n")),
+        Parsed::Run(options) => run(options),
+    })
+}
+
 /// Runs a tool. `run` either execs (and so never returns Ok) or fails; a
 /// supervising tool ends through [`exit`] with its child's status.
 pub fn main(prog: &'static str, run: impl FnOnce() -> Result<Infallible>) -> ! {

@@ -67,6 +67,30 @@ impl Kind {
         }
     }
 
+    /// The short option util-linux gives it: `-m`, `-U`, ...
+    pub fn short(self) -> char {
+        match self {
+            Kind::Mount => 'm',
+            Kind::Uts => 'u',
+            Kind::Ipc => 'i',
+            Kind::Net => 'n',
+            Kind::Pid => 'p',
+            Kind::User => 'U',
+            Kind::Cgroup => 'C',
+            Kind::Time => 'T',
+        }
+    }
+
+    /// The kind an option names (`-n`, `--net`), as unshare-rs and
+    /// nsenter-rs spell them.
+    pub fn from_arg(arg: &lexopt::Arg<'_>) -> Option<Kind> {
+        ALL.into_iter().find(|k| match arg {
+            lexopt::Arg::Short(c) => *c == k.short(),
+            lexopt::Arg::Long(name) => *name == k.long_name(),
+            lexopt::Arg::Value(_) => false,
+        })
+    }
+
     /// The long option that creates it: `--mount`, `--net`, ...
     pub fn long_name(self) -> &'static str {
         match self {
@@ -121,6 +145,18 @@ mod tests {
             "CLONE_NEWNS|CLONE_NEWPID"
         );
         assert_eq!(Kind::Time.flag().bits(), 0x80);
+    }
+
+    #[test]
+    fn options_name_kinds() {
+        assert_eq!(Kind::from_arg(&lexopt::Arg::Short('U')), Some(Kind::User));
+        assert_eq!(
+            Kind::from_arg(&lexopt::Arg::Long("mount")),
+            Some(Kind::Mount)
+        );
+        assert_eq!(Kind::from_arg(&lexopt::Arg::Long("net")), Some(Kind::Net));
+        assert_eq!(Kind::from_arg(&lexopt::Arg::Short('x')), None);
+        assert_eq!(Kind::from_arg(&lexopt::Arg::Long("fork")), None);
     }
 
     #[test]

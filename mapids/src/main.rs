@@ -12,7 +12,7 @@ use chain::cli;
 use chain::exec::{self, Program};
 use chain::{Result, outside, trace};
 use nix::unistd::Pid;
-use options::{MapSpec, Mode, Options, PROG, Parsed};
+use options::{MapSpec, Mode, Options, PROG};
 use std::convert::Infallible;
 use write::Caller;
 
@@ -73,15 +73,13 @@ not found; otherwise PROGRAM's status (mapids does not wait for it).
 );
 
 fn main() {
-    cli::main(PROG, || {
-        match options::parse(std::env::args_os().skip(1))? {
-            Parsed::Help => cli::print_and_exit(HELP),
-            Parsed::Version => {
-                cli::print_and_exit(concat!("mapids ", env!("CARGO_PKG_VERSION"), "\n"))
-            }
-            Parsed::Run(opts) => run(*opts),
-        }
-    })
+    cli::tool(
+        PROG,
+        HELP,
+        env!("CARGO_PKG_VERSION"),
+        options::parse,
+        |opts| run(*opts),
+    )
 }
 
 fn run(opts: Options) -> Result<Infallible> {

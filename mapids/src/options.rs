@@ -40,11 +40,7 @@ pub struct Options {
     pub argv: Vec<OsString>,
 }
 
-pub enum Parsed {
-    Run(Box<Options>),
-    Help,
-    Version,
-}
+pub type Parsed = chain::cli::Parsed<Box<Options>>;
 
 fn setgroups(s: &str) -> std::result::Result<SetGroups, String> {
     match s {

@@ -14,7 +14,7 @@ use nix::fcntl::{OFlag, open};
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
 use nix::unistd::{Gid, Uid};
-use options::{Dir, Options, PROG, Parsed};
+use options::{Dir, Options, PROG};
 use std::convert::Infallible;
 use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 
@@ -69,15 +69,13 @@ PROGRAM not found; otherwise PROGRAM's status (128+N if killed by signal N).
 );
 
 fn main() {
-    cli::main(PROG, || {
-        match options::parse(std::env::args_os().skip(1))? {
-            Parsed::Help => cli::print_and_exit(HELP),
-            Parsed::Version => {
-                cli::print_and_exit(concat!("nsenter-rs ", env!("CARGO_PKG_VERSION"), "\n"))
-            }
-            Parsed::Run(opts) => run(*opts),
-        }
-    })
+    cli::tool(
+        PROG,
+        HELP,
+        env!("CARGO_PKG_VERSION"),
+        options::parse,
+        |opts| run(*opts),
+    )
 }
 
 /// A namespace to join: its kind, an open namespace file, and whether it
@@ -211,13 +209,13 @@ fn run(opts: Options) -> Result<Infallible> {
     if opts.join_cgroup {
         join_cgroups(target.expect("parse demands -t for --join-cgroup"))?;
     }
-    if let Some(fd) = &pidfd {
-        if chain::supervise::process_exited(fd) {
-            return Err(Error::msg(format!(
-                "process {} ended while nsenter-rs prepared to join it",
-                target.unwrap_or(0)
-            )));
-        }
+    if let Some(fd) = &pidfd
+        && chain::supervise::process_exited(fd)
+    {
+        return Err(Error::msg(format!(
+            "process {} ended while nsenter-rs prepared to join it",
+            target.unwrap_or(0)
+        )));
     }
 
     setns_all(&joins, pidfd.as_ref())?;

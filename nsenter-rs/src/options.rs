@@ -38,11 +38,7 @@ pub struct Options {
     pub argv: Vec<OsString>,
 }
 
-pub enum Parsed {
-    Run(Box<Options>),
-    Help,
-    Version,
-}
+pub type Parsed = chain::cli::Parsed<Box<Options>>;
 
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     let usage = |e: lexopt::Error| Error::usage(PROG, e);
@@ -63,17 +59,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         argv: Vec::new(),
     };
     while let Some(arg) = parser.next().map_err(usage)? {
-        let kind = match &arg {
-            Short('m') | Long("mount") => Some(Kind::Mount),
-            Short('u') | Long("uts") => Some(Kind::Uts),
-            Short('i') | Long("ipc") => Some(Kind::Ipc),
-            Short('n') | Long("net") => Some(Kind::Net),
-            Short('p') | Long("pid") => Some(Kind::Pid),
-            Short('U') | Long("user") => Some(Kind::User),
-            Short('C') | Long("cgroup") => Some(Kind::Cgroup),
-            Short('T') | Long("time") => Some(Kind::Time),
-            _ => None,
-        };
+        let kind = Kind::from_arg(&arg);
         if let Some(kind) = kind {
             // Only the long form takes a file, so a cluster like -mupn stays flags.
             let file = match arg {

@@ -18,7 +18,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 use nix::sys::stat::Mode;
-use options::{Extra, Options, PROG, Parsed, Propagation};
+use options::{Extra, Options, PROG, Propagation};
 use readonly::ReadOnly;
 use std::convert::Infallible;
 use std::path::Path;
@@ -85,15 +85,13 @@ not found; otherwise PROGRAM's exit status (pivot does not fork).
 );
 
 fn main() {
-    cli::main(PROG, || {
-        match options::parse(std::env::args_os().skip(1))? {
-            Parsed::Help => cli::print_and_exit(HELP),
-            Parsed::Version => {
-                cli::print_and_exit(concat!("pivot ", env!("CARGO_PKG_VERSION"), "\n"))
-            }
-            Parsed::Run(opts) => run(*opts),
-        }
-    })
+    cli::tool(
+        PROG,
+        HELP,
+        env!("CARGO_PKG_VERSION"),
+        options::parse,
+        |opts| run(*opts),
+    )
 }
 
 fn run(opts: Options) -> Result<Infallible> {

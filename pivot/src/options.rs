@@ -68,11 +68,7 @@ pub struct Options {
     pub argv: Vec<OsString>,
 }
 
-pub enum Parsed {
-    Run(Box<Options>),
-    Help,
-    Version,
-}
+pub type Parsed = chain::cli::Parsed<Box<Options>>;
 
 /// `SRC:DST`; DST defaults to SRC (bubblewrap's --bind SRC DST, in one word).
 fn src_dst(opt: &str, raw: OsString) -> Result<(PathBuf, PathBuf)> {

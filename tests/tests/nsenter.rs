@@ -100,7 +100,7 @@ fn exec_into_a_running_container() {
     // ps: a header, the container's sleep as PID 1, our sh, ps itself.
     assert_eq!(lines[2], "1 sleep", "{}", out.stdout);
     assert!(
-        lines.iter().any(|l| *l == "probe"),
+        lines.contains(&"probe"),
         "ls / is not the rootfs: {}",
         out.stdout
     );
@@ -247,9 +247,7 @@ fn refusals_are_125_and_named() {
         "{}",
         out.stderr
     );
-    for line in [&out.stderr] {
-        assert_eq!(line.lines().count(), 1, "{line}");
-    }
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
 
 #[test]

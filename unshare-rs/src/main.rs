@@ -14,7 +14,7 @@ use chain::supervise::{Forked, fork_supervised};
 use chain::{Result, outside, sys, trace};
 use nix::mount::{MsFlags, mount};
 use nix::unistd::getpid;
-use options::{Options, PROG, Parsed, Propagation, SetGroups};
+use options::{Options, PROG, Propagation, SetGroups};
 use std::convert::Infallible;
 use std::path::Path;
 
@@ -82,15 +82,13 @@ PROGRAM not found; otherwise PROGRAM's status.
 );
 
 fn main() {
-    cli::main(PROG, || {
-        match options::parse(std::env::args_os().skip(1))? {
-            Parsed::Help => cli::print_and_exit(HELP),
-            Parsed::Version => {
-                cli::print_and_exit(concat!("unshare-rs ", env!("CARGO_PKG_VERSION"), "\n"))
-            }
-            Parsed::Run(opts) => run(*opts),
-        }
-    })
+    cli::tool(
+        PROG,
+        HELP,
+        env!("CARGO_PKG_VERSION"),
+        options::parse,
+        |opts| run(*opts),
+    )
 }
 
 fn run(opts: Options) -> Result<Infallible> {

@@ -147,11 +147,7 @@ impl Options {
 /// The longest host or domain name the kernel takes (__NEW_UTS_LEN).
 const UTS_NAME_MAX: usize = 64;
 
-pub enum Parsed {
-    Run(Box<Options>),
-    Help,
-    Version,
-}
+pub type Parsed = chain::cli::Parsed<Box<Options>>;
 
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     let usage = |e: lexopt::Error| Error::usage(PROG, e);
@@ -175,17 +171,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     };
     let mut propagation_given = false;
     while let Some(arg) = parser.next().map_err(usage)? {
-        let kind = match &arg {
-            Short('m') | Long("mount") => Some(Kind::Mount),
-            Short('u') | Long("uts") => Some(Kind::Uts),
-            Short('i') | Long("ipc") => Some(Kind::Ipc),
-            Short('n') | Long("net") => Some(Kind::Net),
-            Short('p') | Long("pid") => Some(Kind::Pid),
-            Short('U') | Long("user") => Some(Kind::User),
-            Short('C') | Long("cgroup") => Some(Kind::Cgroup),
-            Short('T') | Long("time") => Some(Kind::Time),
-            _ => None,
-        };
+        let kind = Kind::from_arg(&arg);
         if let Some(kind) = kind {
             // Only the long form takes a file (`--net=FILE`): a short one
             // would swallow the rest of a cluster like `-fpnumi`.
