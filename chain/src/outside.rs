@@ -32,6 +32,18 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 /// The environment variable that carries waiting helpers down the chain.
 pub const SYNC_FDS_VAR: &str = "CHAIN_SYNC_FDS";
 
+/// The environment variable listing /proc/self files that the creator of a
+/// user namespace may write itself, right after unshare(2):
+/// `setgroups=deny;uid_map=0 1000 1;gid_map=0 1000 1`. The kernel lets the
+/// creator map its own ids (one line, count 1, setgroups denied first), so
+/// for such maps no helper, fork or round trip is needed: mapids --root
+/// uses this, as util-linux `unshare -r` writes its own maps.
+pub const SELF_WRITES_VAR: &str = "CHAIN_SELF_WRITES";
+
+/// The only files [`SELF_WRITES_VAR`] may name, in the order they must be
+/// written.
+const SELF_WRITABLE: [&str; 3] = ["setgroups", "uid_map", "gid_map"];
+
 /// One waiting helper, seen from the process that will tell it to act.
 #[derive(Debug)]
 pub struct Helper {
@@ -288,6 +300,59 @@ pub fn serve_waiting_helpers(target: Pid, reap: Reap) -> Result<()> {
     Ok(())
 }
 
+/// Parses `NAME=CONTENT;...`, allowing only setgroups, uid_map and gid_map.
+pub fn parse_self_writes(text: &str) -> Result<Vec<(String, String)>> {
+    text.split(';')
+        .filter(|e| !e.is_empty())
+        .map(|entry| {
+            let bad = || Error::msg(format!("{SELF_WRITES_VAR}: bad entry '{entry}' (expected setgroups=..., uid_map=... or gid_map=...)"));
+            let (name, content) = entry.split_once('=').ok_or_else(bad)?;
+            if !SELF_WRITABLE.contains(&name) || content.is_empty() {
+                return Err(bad());
+            }
+            Ok((name.to_string(), content.to_string()))
+        })
+        .collect()
+}
+
+/// Helper side: asks the next unshare-rs -U to write these files itself.
+pub fn hand_down_self_writes(writes: &[(&str, String)]) -> Result<()> {
+    let text: Vec<String> = writes
+        .iter()
+        .map(|(name, content)| format!("{name}={content}"))
+        .collect();
+    let text = text.join(";");
+    parse_self_writes(&text)?;
+    trace::note(format_args!("{SELF_WRITES_VAR}={text}"));
+    // SAFETY: the tools are single-threaded.
+    unsafe { std::env::set_var(SELF_WRITES_VAR, text) };
+    Ok(())
+}
+
+/// Server side: takes [`SELF_WRITES_VAR`] (clearing it) and writes each file
+/// of /proc/self, in the kernel's order. Only right after this process
+/// created a user namespace.
+pub fn apply_self_writes(created_user_namespace: bool) -> Result<()> {
+    let Some(text) = std::env::var_os(SELF_WRITES_VAR) else {
+        return Ok(());
+    };
+    // SAFETY: the tools are single-threaded.
+    unsafe { std::env::remove_var(SELF_WRITES_VAR) };
+    if !created_user_namespace {
+        return Err(Error::msg(format!(
+            "{SELF_WRITES_VAR} asks for id maps, but no user namespace was created: give unshare-rs -U (--user)"
+        )));
+    }
+    let mut writes = parse_self_writes(&text.to_string_lossy())?;
+    writes.sort_by_key(|(name, _)| SELF_WRITABLE.iter().position(|w| w == name));
+    for (name, content) in writes {
+        let mut data = content.into_bytes();
+        data.push(b'\n');
+        crate::file::write(std::path::Path::new(&format!("/proc/self/{name}")), &data)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,6 +366,15 @@ mod tests {
         );
         for bad in ["3", "x:1", "3:0", "-1:5", "3:1:2"] {
             assert!(parse_sync_fds(bad).is_err(), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn parses_self_writes() {
+        let w = parse_self_writes("setgroups=deny;uid_map=0 1000 1;gid_map=0 1000 1").unwrap();
+        assert_eq!(w[1], ("uid_map".to_string(), "0 1000 1".to_string()));
+        for bad in ["uid_map", "cwd=/", "uid_map=", "../x=1"] {
+            assert!(parse_self_writes(bad).is_err(), "{bad} accepted");
         }
     }
 

@@ -142,11 +142,17 @@ fn run(opts: Options) -> Result<Infallible> {
             }
         }
         _ => {
-            // The helper stays in this user namespace: only from here can the
-            // maps of the one unshare-rs creates be written.
-            let ours = own_user_ns()?;
-            let helper = outside::fork_helper(move |pid| plan.write(pid, Some(ours)))?;
-            helper.hand_down()?;
+            if let Some(writes) = plan.self_writes() {
+                // Only one's own ids: the next unshare-rs -U, as the
+                // namespace's creator, may write them itself; no helper.
+                outside::hand_down_self_writes(&writes)?;
+            } else {
+                // The helper stays in this user namespace: only from here can
+                // the maps of the one unshare-rs creates be written.
+                let ours = own_user_ns()?;
+                let helper = outside::fork_helper(move |pid| plan.write(pid, Some(ours)))?;
+                helper.hand_down()?;
+            }
             Err(program.map_or_else(|| chain::Error::msg("no program"), Program::exec))
         }
     }

@@ -82,6 +82,9 @@ pub struct Plan {
     uid: Option<Target>,
     gid: Option<Target>,
     setgroups: Option<SetGroups>,
+    /// An unprivileged caller mapping only its own ids: the creator of the
+    /// namespace may write these maps itself (see [`Plan::self_writes`]).
+    own_ids_only: bool,
 }
 
 pub fn plan(
@@ -91,6 +94,13 @@ pub fn plan(
     setgroups: Option<SetGroups>,
 ) -> Result<Plan> {
     let mut setgroups = setgroups;
+    let own_ids_only = !caller.privileged
+        && uid
+            .as_ref()
+            .is_none_or(|m| idmap::is_own_id_only(m, caller.uid))
+        && gid
+            .as_ref()
+            .is_none_or(|m| idmap::is_own_id_only(m, caller.gid));
     let uid = uid
         .map(|map| target(caller, "uid", map, caller.uid, "/etc/subuid", "newuidmap"))
         .transpose()?;
@@ -116,6 +126,7 @@ pub fn plan(
         uid,
         gid,
         setgroups,
+        own_ids_only,
     })
 }
 
@@ -152,6 +163,39 @@ fn target(
 }
 
 impl Plan {
+    /// The maps as /proc/self writes for the namespace's creator, when the
+    /// kernel lets it write them itself (an unprivileged caller's own ids:
+    /// one line each, setgroups denied first). None otherwise: a helper
+    /// outside must write them.
+    pub fn self_writes(&self) -> Option<Vec<(&'static str, String)>> {
+        if !self.own_ids_only {
+            return None;
+        }
+        let mut writes = Vec::new();
+        if let Some(setgroups) = self.setgroups {
+            writes.push((
+                "setgroups",
+                if setgroups == SetGroups::Deny {
+                    "deny"
+                } else {
+                    "allow"
+                }
+                .to_string(),
+            ));
+        }
+        for target in [&self.uid, &self.gid].into_iter().flatten() {
+            writes.push((
+                if target.kind == "uid" {
+                    "uid_map"
+                } else {
+                    "gid_map"
+                },
+                idmap::format(&target.map).trim_end().to_string(),
+            ));
+        }
+        Some(writes)
+    }
+
     /// Writes the maps of `pid`: setgroups, then the uid map, then the gid
     /// map. `created_from` is the user namespace the caller is in when pid's
     /// namespace was just created by a later chain step (then it cannot be

@@ -417,3 +417,37 @@ fn a_rootless_container_cannot_write_what_its_user_could_not() {
         .json();
     assert_ne!(ns(&inside, "user"), ns(&host_probe(As::Root), "user"));
 }
+
+#[test]
+fn own_ids_are_written_by_the_namespaces_creator_without_a_helper() {
+    test_user();
+    // No helper: the maps travel as CHAIN_SELF_WRITES for unshare-rs to write.
+    let out = run(&mut tool(
+        As::User,
+        "mapids",
+        &[
+            "--root",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$CHAIN_SYNC_FDS|$CHAIN_SELF_WRITES\"",
+        ],
+    ))
+    .ok();
+    assert_eq!(
+        out.stdout.trim(),
+        format!("|setgroups=deny;uid_map=0 {TEST_UID} 1;gid_map=0 {TEST_GID} 1")
+    );
+    // An unshare-rs that creates no user namespace cannot write them.
+    let u = bin("unshare-rs");
+    let out = run(&mut tool(
+        As::User,
+        "mapids",
+        &["--root", "--", u.to_str().unwrap(), "--", "true"],
+    ));
+    assert_eq!(out.status, 125);
+    assert_eq!(
+        out.stderr.trim(),
+        "unshare-rs: CHAIN_SELF_WRITES asks for id maps, but no user namespace was created: give unshare-rs -U (--user)"
+    );
+}

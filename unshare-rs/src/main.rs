@@ -159,6 +159,9 @@ fn run(opts: Options) -> Result<Infallible> {
     // Steps placed before us in the chain (mapids, vethctl) act on the new
     // namespaces from outside now, before anything here needs their work
     // (a uid mapped to 0 keeps its capabilities across exec).
+    // Maps of one's own ids that the chain asked this process to write itself
+    // (mapids --root): the creator of the user namespace may.
+    outside::apply_self_writes(opts.has(Kind::User))?;
     // A supervisor to come reaps the helpers in its wait loop; otherwise
     // they are reaped before the exec.
     let reap = if opts.forks() {
