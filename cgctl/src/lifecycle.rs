@@ -127,6 +127,8 @@ fn wait_for(
                 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
                 use std::os::fd::AsFd;
                 let mut fds = [PollFd::new(inotify.as_fd(), PollFlags::POLLIN)];
+                // Errors and timeouts of the wait only end it early: the loop checks
+                // the condition again and is bounded by `limit`.
                 let _ = poll(&mut fds, PollTimeout::from(100u16));
                 let _ = inotify.read_events();
             }

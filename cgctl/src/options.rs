@@ -253,17 +253,11 @@ mod tests {
     use super::*;
 
     fn cmd(args: &[&str]) -> Command {
-        match parse(args.iter().map(OsString::from)).unwrap() {
-            Parsed::Run(invocation) => invocation.command,
-            _ => panic!("not a run"),
-        }
+        chain::cli::parse_run(parse, args).command
     }
 
     fn err(args: &[&str]) -> String {
-        match parse(args.iter().map(OsString::from)) {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("{args:?} accepted"),
-        }
+        chain::cli::parse_error(parse, args)
     }
 
     #[test]

@@ -32,6 +32,31 @@ pub fn tool<T>(
     })
 }
 
+/// For the tools' option tests: what `parse` makes of `args`, which must be
+/// options to run with.
+pub fn parse_run<T>(parse: impl FnOnce(Vec<OsString>) -> Result<Parsed<T>>, args: &[&str]) -> T {
+    match parse(args.iter().map(OsString::from).collect()) {
+        Ok(Parsed::Run(options)) => options,
+        Ok(_) => panic!("{args:?} asked for help or the version"),
+        Err(e) => panic!("{args:?} refused: {e}"),
+    }
+}
+
+/// For the tools' option tests: the usage error `parse` gives for `args`
+/// (its message), which must end the tool with status 125.
+pub fn parse_error<T>(
+    parse: impl FnOnce(Vec<OsString>) -> Result<Parsed<T>>,
+    args: &[&str],
+) -> String {
+    match parse(args.iter().map(OsString::from).collect()) {
+        Err(e) => {
+            assert_eq!(e.status, crate::exit::TOOL_FAILED, "{args:?}: {e}");
+            e.to_string()
+        }
+        Ok(_) => panic!("{args:?} accepted"),
+    }
+}
+
 /// Runs a tool. `run` either execs (and so never returns Ok) or fails; a
 /// supervising tool ends through [`exit`] with its child's status.
 pub fn main(prog: &'static str, run: impl FnOnce() -> Result<Infallible>) -> ! {

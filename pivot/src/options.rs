@@ -224,17 +224,11 @@ mod tests {
     use super::*;
 
     fn run(args: &[&str]) -> Options {
-        match parse(args.iter().map(OsString::from)).unwrap() {
-            Parsed::Run(o) => *o,
-            _ => panic!("not a run"),
-        }
+        *chain::cli::parse_run(parse, args)
     }
 
     fn err(args: &[&str]) -> String {
-        match parse(args.iter().map(OsString::from)) {
-            Err(e) => e.to_string(),
-            Ok(_) => panic!("{args:?} accepted"),
-        }
+        chain::cli::parse_error(parse, args)
     }
 
     #[test]
