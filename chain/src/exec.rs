@@ -12,6 +12,7 @@ use nix::errno::Errno;
 use nix::sys::signal::{SigSet, SigmaskHow, sigprocmask};
 use nix::unistd::{AccessFlags, access};
 use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -46,6 +47,18 @@ pub fn restore_signal_state() -> Result<()> {
 pub struct Program {
     pub path: PathBuf,
     pub argv: Vec<OsString>,
+    /// A chain step carried past the pivot: exec'd through this fd (a
+    /// sealed memfd, see [`crate::carry`]) instead of `path`.
+    pub carried: Option<RawFd>,
+}
+
+/// The exec system call a [`Program`] is about to make, with the exact
+/// argument values (for a seccomp filter loaded right before it, which must
+/// let it through).
+#[derive(Debug, Clone, Copy)]
+pub struct ExecCall {
+    pub nr: libc::c_long,
+    pub args: [u64; 6],
 }
 
 /// Finds the program of `argv` the way execvp does: a name with a slash is
@@ -60,10 +73,21 @@ pub fn resolve(argv: Vec<OsString>) -> Result<Program> {
     if name.is_empty() {
         return Err(Error::sys("exec", "''", Errno::ENOENT).with_status(exit::NOT_FOUND));
     }
+    if let Some(fd) = crate::carry::lookup(&name) {
+        return Ok(Program {
+            path: PathBuf::from(format!("/proc/self/fd/{fd}")),
+            argv,
+            carried: Some(fd),
+        });
+    }
     if name.as_bytes().contains(&b'/') {
         let path = PathBuf::from(&name);
         check_executable(&path).map_err(|errno| exec_error(&name, errno, None))?;
-        return Ok(Program { path, argv });
+        return Ok(Program {
+            path,
+            argv,
+            carried: None,
+        });
     }
     let search = std::env::var_os("PATH").unwrap_or_else(|| DEFAULT_PATH.into());
     let mut denied = false;
@@ -80,6 +104,7 @@ pub fn resolve(argv: Vec<OsString>) -> Result<Program> {
                 return Ok(Program {
                     path: candidate,
                     argv,
+                    carried: None,
                 });
             }
             Err(Errno::EACCES) => denied = true,
@@ -129,6 +154,15 @@ impl Program {
 
     /// Replaces the process with the program. Returns only on failure.
     pub fn exec(self) -> Error {
+        self.exec_with(|_| Ok(()))
+    }
+
+    /// Replaces the process with the program, running `last` as the very
+    /// last step before the exec: after the caller's signal mask is back
+    /// and every argument is built, so that nothing but the exec itself
+    /// runs after it (seccompctl loads its filter there). Returns only on
+    /// failure.
+    pub fn exec_with(self, last: impl FnOnce(ExecCall) -> Result<()>) -> Error {
         if let Err(e) = restore_signal_state() {
             return e;
         }
@@ -144,14 +178,64 @@ impl Program {
             (Ok(p), Ok(a)) => (p, a),
             _ => return Error::msg("exec: an argument contains a NUL byte"),
         };
+        let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        unsafe extern "C" {
+            static environ: *const *const libc::c_char;
+        }
+        // The exec passes the current environment, which the tools change
+        // only where they document it (the chain variables).
+        crate::carry::before_exec(self.carried);
+        // SAFETY: reading the C library's environ pointer, after the last
+        // change to the environment.
+        let envp = unsafe { environ };
+        let empty = c"";
+        let call = match self.carried {
+            Some(fd) => ExecCall {
+                nr: libc::SYS_execveat,
+                args: [
+                    fd as u64,
+                    empty.as_ptr() as u64,
+                    argv_ptrs.as_ptr() as u64,
+                    envp as u64,
+                    libc::AT_EMPTY_PATH as u64,
+                    0,
+                ],
+            },
+            None => ExecCall {
+                nr: libc::SYS_execve,
+                args: [
+                    path.as_ptr() as u64,
+                    argv_ptrs.as_ptr() as u64,
+                    envp as u64,
+                    0,
+                    0,
+                    0,
+                ],
+            },
+        };
         trace::note(format_args!(
-            "execve {} {:?}",
+            "{} {} {:?}",
+            if self.carried.is_some() {
+                "execveat"
+            } else {
+                "execve"
+            },
             self.path.display(),
             self.argv
         ));
-        // execv passes the current environment, which the tools change only
-        // where they document it (the outside-step variable).
-        let errno = nix::unistd::execv(&path, &argv).unwrap_err();
+        if let Err(e) = last(call) {
+            return e;
+        }
+        let a = call.args;
+        // SAFETY: the pointers point into argv, argv_ptrs, path and the
+        // environment, all alive here; on success nothing returns.
+        let ret = unsafe { libc::syscall(call.nr, a[0], a[1], a[2], a[3], a[4], a[5]) };
+        let errno = Errno::from_raw(if ret < 0 {
+            Errno::last_raw()
+        } else {
+            libc::EIO
+        });
         exec_error(
             self.argv[0].as_os_str(),
             errno,

@@ -13,9 +13,12 @@
 //! - [`outside`]: the outside-step protocol (helpers that act from the
 //!   original namespaces once a later step has created new ones).
 //! - [`cli`]: the `main` wrapper and small option-parsing helpers.
+//! - [`carry`]: chain steps after pivot taken from the host as sealed
+//!   copies (pivot carries them in; CVE-2019-5736).
 //! - [`cgroup`]: where the cgroup hierarchies are (v2, v1, hybrid) and where
 //!   a process is in each (cgctl, nsenter-rs --join-cgroup).
 
+pub mod carry;
 pub mod cgroup;
 pub mod cli;
 pub mod error;

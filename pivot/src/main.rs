@@ -71,6 +71,10 @@ Root:
                           the new root over / and chroot, like switch_root
       --wd DIR            working directory inside the new root (default /)
       --close-fds         close every inherited fd above 2 at exec
+      --no-carry          look mapids and seccompctl up in the image like any
+                          program (default: the next chain steps named
+                          mapids or seccompctl come from the host's PATH, as
+                          sealed in-memory copies the container cannot write)
   -v, --verbose           trace every step to stderr (CHAIN_TRACE=1 traces
                           every tool of a chain); also reports inherited
                           directory fds that lead outside the new root
@@ -103,6 +107,15 @@ fn run(opts: Options) -> Result<Infallible> {
     // pivot_root moves every process of the mount namespace whose root is /:
     // in the host's initial one that is the whole system.
     hostcheck::refuse_initial_mount_ns()?;
+
+    // The chain steps after the pivot come from the host (the image need
+    // not have them), as sealed copies: found now, while the host's PATH
+    // and files are still reachable.
+    let carried = if opts.carry {
+        carry_steps(&opts.argv)?
+    } else {
+        Vec::new()
+    };
 
     // Nothing mounted from here on may propagate back to the host.
     set_propagation(opts.propagation)?;
@@ -195,7 +208,11 @@ fn run(opts: Options) -> Result<Infallible> {
             },
         )?;
     }
-    // The program is looked up inside the new root.
+    if !carried.is_empty() {
+        chain::carry::hand_down(carried)?;
+    }
+    // The program is looked up inside the new root (a carried step is
+    // taken from its sealed copy).
     let program = if opts.argv.is_empty() {
         exec::resolve(Program::default_shell())
             .or_else(|_| exec::resolve(vec!["/bin/sh".into()]))?
@@ -203,6 +220,33 @@ fn run(opts: Options) -> Result<Infallible> {
         exec::resolve(opts.argv)?
     };
     Err(program.exec())
+}
+
+/// Sealed copies of the carried chain steps in `argv`: its program and
+/// every word right after a `--` (the next steps' programs), when the host
+/// has them.
+fn carry_steps(argv: &[std::ffi::OsString]) -> Result<Vec<(&'static str, std::os::fd::OwnedFd)>> {
+    let mut out: Vec<(&'static str, std::os::fd::OwnedFd)> = Vec::new();
+    let programs = argv
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i == 0 || argv[i - 1] == "--");
+    for (_, word) in programs {
+        let Some(name) = chain::carry::is_carried_name(word) else {
+            continue;
+        };
+        if out.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        match exec::resolve(vec![word.clone()]) {
+            Ok(found) => out.push((name, chain::carry::seal(&found.path, name)?)),
+            Err(_) => trace::note(format_args!(
+                "{} is not on the host's PATH: it is looked up in the image",
+                word.to_string_lossy()
+            )),
+        }
+    }
+    Ok(out)
 }
 
 fn set_propagation(mode: Propagation) -> Result<()> {
@@ -450,6 +494,7 @@ mod tests {
             "--no-pivot",
             "--wd",
             "--close-fds",
+            "--no-carry",
             "--verbose",
             "--help",
             "--version",

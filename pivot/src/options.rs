@@ -64,6 +64,8 @@ pub struct Options {
     pub no_pivot: bool,
     pub wd: PathBuf,
     pub close_fds: bool,
+    /// Carry the chain steps that follow (mapids, seccompctl) in from the host.
+    pub carry: bool,
     pub verbose: bool,
     pub argv: Vec<OsString>,
 }
@@ -118,6 +120,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         no_pivot: false,
         wd: PathBuf::from("/"),
         close_fds: false,
+        carry: true,
         verbose: false,
         argv: Vec::new(),
     };
@@ -186,6 +189,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Long("no-pivot") => o.no_pivot = true,
             Long("wd") => o.wd = inside("--wd", parser.value().map_err(usage)?)?,
             Long("close-fds") => o.close_fds = true,
+            Long("no-carry") => o.carry = false,
             Short('v') | Long("verbose") => o.verbose = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
             Short('V') | Long("version") => return Ok(Parsed::Version),

@@ -1,0 +1,416 @@
+//! The decisions seccompctl makes before it changes anything: which
+//! capabilities stay, whether no_new_privs is set, which profile is loaded
+//! (built-in, file, command-line rules, the `--default` posture), and the
+//! inspection modes that print them.
+
+use crate::action::{Action, EPERM};
+use crate::caps::{self, Mask, Sets};
+use crate::compile::{self, Program};
+use crate::filter::{Filter, NewerThan};
+use crate::interp::{self, Call};
+use crate::options::{CliRule, Inspect, Options, PROG};
+use crate::profile::{self, Arch, Arg, Condition, Context, Entry, Op, Profile};
+use crate::{bpf, builtin, load, syscalls};
+use chain::exec::ExecCall;
+use chain::{Error, Result, trace};
+use std::convert::Infallible;
+
+pub struct Plan {
+    pub last_cap: u8,
+    /// The program keeps root's capability rules at exec (euid 0).
+    pub root: bool,
+    pub current: Sets,
+    /// The sets to apply; None: the capability step changes nothing.
+    pub caps: Option<Sets>,
+    pub nnp: bool,
+    /// The evaluated profile with the command-line rules; None: no filter.
+    pub profile: Option<Profile>,
+    pub newer_than: NewerThan,
+    pub flags: libc::c_uint,
+}
+
+/// The `--default` posture's additions to Docker's profile: TIOCSTI pushes
+/// input into a terminal the container shares with the host (CVE-2017-5226
+/// and its kin), TIOCLINUX can do the same on a virtual console. The
+/// command is an `unsigned int`: only its low 32 bits are compared, so that
+/// a value with high bits set does not slip past (the kernel ignores them).
+pub const TIOCSTI: u64 = 0x5412;
+pub const TIOCLINUX: u64 = 0x541C;
+
+fn posture_additions() -> Vec<Entry> {
+    [(TIOCSTI, "TIOCSTI"), (TIOCLINUX, "TIOCLINUX")]
+        .into_iter()
+        .map(|(cmd, name)| Entry {
+            names: vec!["ioctl".into()],
+            action: Action::Errno(EPERM),
+            args: vec![Arg {
+                index: 1,
+                value: 0xffff_ffff,
+                value_two: cmd,
+                op: Op::MaskedEq,
+            }],
+            includes: Condition::default(),
+            excludes: Condition::default(),
+            comment: Some(format!("seccompctl --default: no {name}")),
+        })
+        .collect()
+}
+
+/// Docker's default capabilities without CAP_MKNOD: pivot's /dev already
+/// has the nodes a container needs, and a new node of the host's disk is
+/// the way out (mknod + mount).
+const CAP_MKNOD: u32 = 27;
+const CAP_SYS_ADMIN: u32 = 21;
+
+pub fn default_caps() -> Mask {
+    caps::DOCKER_DEFAULT & !(1 << CAP_MKNOD)
+}
+
+fn cap_list(text: &str, last: u8, opt: &str) -> Result<(Mask, bool)> {
+    caps::parse_list(text, last).map_err(|e| Error::usage(PROG, format!("{opt}: {e}")))
+}
+
+pub fn plan(opts: &Options) -> Result<Plan> {
+    let last = caps::last_cap();
+    let inspect = !opts.inspect.is_empty();
+    let (current, no_ambient_raise, root) = if inspect {
+        // Printing assumes a root process with every capability.
+        let all = caps::all(last);
+        (
+            Sets {
+                bounding: all,
+                permitted: all,
+                effective: all,
+                inheritable: 0,
+                ambient: 0,
+            },
+            false,
+            true,
+        )
+    } else {
+        let (sets, nar) = caps::read(last)?;
+        (sets, nar, nix::unistd::geteuid().is_root())
+    };
+    if trace::enabled() && !inspect {
+        for line in caps::describe(&current, last) {
+            trace::note(format_args!("before: {line}"));
+        }
+    }
+
+    let mut req = caps::Request {
+        ambient: opts.caps.ambient,
+        ..Default::default()
+    };
+    if opts.default {
+        req.base = Some(default_caps());
+    }
+    if let Some(list) = &opts.caps.caps {
+        req.base = Some(cap_list(list, last, "--caps")?.0);
+    }
+    for list in &opts.caps.drop {
+        let (mask, all) = cap_list(list, last, "--cap-drop")?;
+        req.drop |= mask;
+        req.drop_all |= all;
+    }
+    for list in &opts.caps.add {
+        req.add |= cap_list(list, last, "--cap-add")?.0;
+    }
+    let target = if req.is_empty() {
+        None
+    } else {
+        Some(caps::plan(&current, no_ambient_raise, &req, root, last).map_err(Error::msg)?)
+    };
+    if let Some(t) = &target
+        && !root
+        && t.ambient == 0
+        && t.permitted != 0
+    {
+        trace::note(format_args!(
+            "the program's uid is not 0: it has no capabilities after its exec unless --ambient is given"
+        ));
+    }
+    let in_force = target.as_ref().map_or(current.bounding, |t| t.bounding);
+
+    let (profile, newer_than) = build_profile(opts, in_force)?;
+    let effective_after = target.as_ref().map_or(current.effective, |t| t.effective);
+    let has_admin = effective_after & (1 << CAP_SYS_ADMIN) != 0;
+    let nnp = opts.nnp || opts.default || (profile.is_some() && !has_admin);
+    if nnp && !opts.nnp && !opts.default {
+        trace::note(format_args!(
+            "no_new_privs is set: the kernel loads a filter without CAP_SYS_ADMIN only with it"
+        ));
+    }
+    let flags = profile.as_ref().map_or(0, |p| load::flag_bits(&p.flags));
+    Ok(Plan {
+        last_cap: last,
+        root,
+        current,
+        caps: target,
+        nnp,
+        profile,
+        newer_than,
+        flags,
+    })
+}
+
+fn read_profile(path: &std::path::Path) -> Result<Profile> {
+    let bytes = chain::sys("read", path.display(), || {
+        std::fs::read(path)
+            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    })?;
+    profile::parse(&bytes).map_err(|e| Error::msg(format!("{}: {e}", path.display())))
+}
+
+fn kernel() -> (u32, u32) {
+    nix::sys::utsname::uname()
+        .ok()
+        .and_then(|u| profile::kernel_version(&u.release().to_string_lossy()))
+        .unwrap_or((0, 0))
+}
+
+fn cli_entry(rule: &CliRule) -> Entry {
+    Entry {
+        names: rule.names.clone(),
+        action: rule.action,
+        args: rule.args.clone(),
+        includes: Condition::default(),
+        excludes: Condition::default(),
+        comment: Some("command line".into()),
+    }
+}
+
+/// The profile to load, evaluated against the bounding set `in_force`.
+fn build_profile(opts: &Options, in_force: Mask) -> Result<(Option<Profile>, NewerThan)> {
+    if opts.unconfined {
+        return Ok((None, NewerThan::Profile));
+    }
+    let base = match (&opts.profile, opts.default) {
+        (Some(path), _) => Some(read_profile(path)?),
+        (None, true) => Some(builtin::docker_default()),
+        (None, false) => None,
+    };
+    if base.is_none() && opts.rules.is_empty() && opts.default_action.is_none() {
+        return Ok((None, NewerThan::Profile));
+    }
+    let newer_than = if base.is_some() {
+        NewerThan::Profile
+    } else {
+        NewerThan::Tables
+    };
+    let mut profile = match base {
+        Some(p) => {
+            let has_cap = |name: &str| {
+                caps::NAMES
+                    .iter()
+                    .position(|n| n.eq_ignore_ascii_case(name))
+                    .is_some_and(|i| in_force & (1 << i) != 0)
+            };
+            p.evaluate(&Context {
+                has_cap: &has_cap,
+                kernel: kernel(),
+            })
+        }
+        None => Profile {
+            default_action: Action::Allow,
+            // Command-line rules hold for every ABI of the kernel.
+            architectures: vec![Arch::X86_64, Arch::X86, Arch::X32],
+            arch_map: Vec::new(),
+            flags: Vec::new(),
+            syscalls: Vec::new(),
+        },
+    };
+    if let Some(a) = opts.default_action {
+        profile.default_action = a;
+    }
+    if profile.default_action == Action::Allow
+        && profile.syscalls.is_empty()
+        && opts.rules.iter().all(|r| r.action == Action::Allow)
+    {
+        return Err(Error::usage(
+            PROG,
+            "every call is allowed already: an allow-list needs --default-action (e.g. errno or kill)",
+        ));
+    }
+    let mut first: Vec<Entry> = opts.rules.iter().map(cli_entry).collect();
+    if opts.default {
+        first.extend(posture_additions());
+    }
+    first.append(&mut profile.syscalls);
+    profile.syscalls = first;
+    Ok((Some(profile), newer_than))
+}
+
+/// A resolved and compiled filter.
+pub struct Built {
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub model: Filter,
+    pub program: Program,
+}
+
+pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool) -> Result<Built> {
+    let model = Filter::resolve(profile, strict, plan.newer_than).map_err(Error::msg)?;
+    if trace::enabled() {
+        if !model.foreign_arches.is_empty() {
+            trace::note(format_args!(
+                "architectures an x86_64 kernel does not run, ignored: {}",
+                model.foreign_arches.join(", ")
+            ));
+        }
+        for s in &model.sections {
+            let missing: Vec<&str> = model
+                .skipped
+                .iter()
+                .filter(|(a, _)| !syscalls::table(a).is_empty() && arch_name(a) == s.name)
+                .map(|(_, n)| n.as_str())
+                .collect();
+            if !missing.is_empty() {
+                trace::note(format_args!(
+                    "{} names {} does not have, skipped: {}",
+                    missing.len(),
+                    s.name,
+                    missing.join(" ")
+                ));
+            }
+        }
+    }
+    let program = compile::compile(&model);
+    bpf::verify(&program.insns).map_err(|e| {
+        Error::msg(format!(
+            "the compiled filter cannot be loaded: {e} (fewer rules, or fewer architectures in the profile)"
+        ))
+    })?;
+    trace::note(format_args!(
+        "filter: {} instructions for {}",
+        program.insns.len(),
+        model
+            .sections
+            .iter()
+            .map(|s| s.name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(Built { model, program })
+}
+
+fn arch_name(a: &Arch) -> &'static str {
+    match a {
+        Arch::X86_64 | Arch::X32 => "x86_64",
+        Arch::X86 => "i386",
+        Arch::Other(_) => "",
+    }
+}
+
+/// Refuses a filter whose compiled program would not let `call` (the exec
+/// seccompctl is about to make) through.
+pub fn check_exec(built: &Built, call: &ExecCall) -> Result<()> {
+    let data = Call {
+        nr: call.nr as u32,
+        arch: bpf::AUDIT_ARCH_X86_64,
+        ip: 0,
+        args: call.args,
+    };
+    let (ret, _) = interp::run(&built.program.insns, &data);
+    let action = Action::from_ret(ret);
+    if action.lets_through() {
+        return Ok(());
+    }
+    let name = if call.nr == libc::SYS_execveat {
+        "execveat"
+    } else {
+        "execve"
+    };
+    Err(Error::msg(format!(
+        "the filter gives {name} {action}, so the program could never start: allow {name} (--allow {name}); nothing was loaded"
+    )))
+}
+
+fn arch_audit(a: &Arch) -> u32 {
+    match a {
+        Arch::X86 => bpf::AUDIT_ARCH_I386,
+        _ => bpf::AUDIT_ARCH_X86_64,
+    }
+}
+
+pub fn inspect(list: &[Inspect], plan: &Plan, built: Option<&Built>) -> Result<Infallible> {
+    let need = || Error::msg("no filter: give --default, --profile or rules");
+    let mut out = String::new();
+    for item in list {
+        match item {
+            Inspect::PrintProfile => {
+                let p = plan.profile.as_ref().ok_or_else(need)?;
+                let text = serde_json::to_string_pretty(&p.to_json())
+                    .map_err(|e| Error::msg(e.to_string()))?;
+                out.push_str(&text);
+                out.push('\n');
+            }
+            Inspect::Dump => {
+                let b = built.ok_or_else(need)?;
+                out.push_str(&format!(
+                    "# {} instructions; syscall numbers from {}\n",
+                    b.program.insns.len(),
+                    syscalls::SOURCE
+                ));
+                out.push_str(&bpf::disassemble(&b.program.insns, &b.program.notes));
+            }
+            Inspect::DumpRaw(path) => {
+                let b = built.ok_or_else(need)?;
+                let bytes = bpf::to_bytes(&b.program.insns);
+                chain::sys("write", path.display(), || {
+                    std::fs::write(path, &bytes).map_err(|e| {
+                        nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
+                    })
+                })?;
+            }
+            Inspect::Test(t) => {
+                let b = built.ok_or_else(need)?;
+                let nr = match t.call.parse::<u32>() {
+                    Ok(n) => n,
+                    Err(_) => syscalls::number(&t.arch, &t.call).ok_or_else(|| {
+                        Error::msg(format!(
+                            "--test: {} has no call named {}",
+                            arch_label(&t.arch),
+                            t.call
+                        ))
+                    })?,
+                };
+                let nr = if t.arch == Arch::X32 {
+                    nr | bpf::X32_SYSCALL_BIT
+                } else {
+                    nr
+                };
+                let data = Call {
+                    nr,
+                    arch: arch_audit(&t.arch),
+                    ip: 0,
+                    args: t.args,
+                };
+                let (ret, steps) = interp::run(&b.program.insns, &data);
+                let name =
+                    syscalls::name(&t.arch, nr).map_or_else(|| format!("#{nr}"), str::to_string);
+                let args: Vec<String> = t.args.iter().map(|a| format!("{a:#x}")).collect();
+                out.push_str(&format!(
+                    "{} {name}({}) = {} ({steps} instructions run)\n",
+                    arch_label(&t.arch),
+                    args.join(", "),
+                    Action::from_ret(ret)
+                ));
+            }
+        }
+    }
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Error::msg(format!("write stdout: {e}")))?;
+    chain::cli::exit(0)
+}
+
+fn arch_label(a: &Arch) -> &'static str {
+    match a {
+        Arch::X86_64 => "x86_64",
+        Arch::X86 => "i386",
+        Arch::X32 => "x32",
+        Arch::Other(_) => "?",
+    }
+}
