@@ -246,11 +246,14 @@ pub fn docker_default() -> Profile {
 /// One `syscalls[]` entry under construction.
 struct Rule(Entry);
 
-fn strings(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
+fn strings(items: &[&'static str]) -> Vec<crate::profile::Name> {
+    items
+        .iter()
+        .map(|s| crate::profile::Name::Borrowed(s))
+        .collect()
 }
 
-fn rule(action: Action, names: &[&str]) -> Rule {
+fn rule(action: Action, names: &[&'static str]) -> Rule {
     Rule(Entry {
         names: strings(names),
         action,
@@ -261,7 +264,7 @@ fn rule(action: Action, names: &[&str]) -> Rule {
     })
 }
 
-fn allow(names: &[&str]) -> Rule {
+fn allow(names: &[&'static str]) -> Rule {
     rule(Action::Allow, names)
 }
 
@@ -302,13 +305,13 @@ impl Rule {
 
     /// Kept only on these (Go-named) architectures.
     fn on(mut self, arches: &[&str]) -> Rule {
-        self.0.includes.arches = strings(arches);
+        self.0.includes.arches = arches.iter().map(|a| a.to_string()).collect();
         self
     }
 
     /// Dropped on these (Go-named) architectures.
     fn not_on(mut self, arches: &[&str]) -> Rule {
-        self.0.excludes.arches = strings(arches);
+        self.0.excludes.arches = arches.iter().map(|a| a.to_string()).collect();
         self
     }
 
@@ -376,7 +379,7 @@ mod tests {
     #[test]
     fn no_name_twice_within_a_group() {
         for (i, e) in docker_default().syscalls.iter().enumerate() {
-            let distinct: HashSet<&String> = e.names.iter().collect();
+            let distinct: HashSet<&crate::profile::Name> = e.names.iter().collect();
             assert_eq!(distinct.len(), e.names.len(), "group {i}: {:?}", e.names);
         }
     }

@@ -376,6 +376,9 @@ pub struct Request {
     /// `--ambient`: the kept capabilities become ambient (and inheritable)
     /// too, so they survive the exec of a plain program by a non-root uid.
     pub ambient: bool,
+    /// `base` is a preset (`--default`), cut down to what the process can
+    /// keep, rather than a list that must be met.
+    pub base_is_preset: bool,
 }
 
 impl Request {
@@ -432,11 +435,18 @@ pub fn plan(
     if req.is_empty() {
         return Ok(*current);
     }
-    let mut keep = req.base.unwrap_or(if root {
+    let keepable = if root {
         current.bounding
     } else {
-        current.permitted
-    });
+        current.permitted & current.bounding
+    };
+    // A preset (--default) is an upper bound: what this process cannot
+    // keep is simply not kept. An explicit list must be met exactly.
+    let mut keep = match req.base {
+        Some(base) if req.base_is_preset => base & keepable,
+        Some(base) => base,
+        None => keepable,
+    };
     if req.drop_all {
         keep = 0;
     } else {
@@ -465,11 +475,18 @@ pub fn plan(
         }
     }
 
-    let bounding = keep & current.bounding;
+    let mut bounding = keep & current.bounding;
     if current.bounding & !bounding != 0 && current.permitted & bit(SETPCAP) == 0 {
-        return Err(
-            "dropping from the bounding set needs CAP_SETPCAP, which this process lacks".into(),
-        );
+        if root {
+            // uid 0 gets the bounding set back at exec: it must shrink.
+            return Err(
+                "dropping from the bounding set needs CAP_SETPCAP, which this process lacks".into(),
+            );
+        }
+        // A non-root program gets nothing from the bounding set itself
+        // (only setuid and file capabilities draw on it, and the caller
+        // sets no_new_privs for that case): leave it as it is.
+        bounding = current.bounding;
     }
 
     if req.ambient {
@@ -1015,6 +1032,7 @@ mod tests {
             Ok(current),
             "empty request"
         );
+        // Not root: the bounding set stays (the caller sets no_new_privs).
         assert_eq!(
             plan(
                 &current,
@@ -1023,6 +1041,15 @@ mod tests {
                 false,
                 LAST
             ),
+            Ok(current)
+        );
+        // Root gets the bounding set back at exec: it must shrink.
+        let root = Sets {
+            permitted: mask("kill"),
+            ..current
+        };
+        assert_eq!(
+            plan(&root, false, &req(Some(mask("kill")), "", ""), true, LAST),
             Err(
                 "dropping from the bounding set needs CAP_SETPCAP, which this process lacks".into()
             )

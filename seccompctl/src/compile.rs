@@ -26,7 +26,6 @@ use crate::action::Action;
 use crate::bpf::*;
 use crate::filter::{Body, Filter, Part, Rule};
 use crate::profile::{Arg, Op};
-use std::collections::HashMap;
 
 /// A compiled program with a note per instruction for `--dump`.
 pub struct Program {
@@ -39,14 +38,23 @@ pub struct Program {
 type Label = usize;
 
 struct Asm {
-    rev: Vec<(Insn, Option<String>)>,
-    rets: HashMap<u32, Label>,
+    rev: Vec<Insn>,
+    /// Notes by label, kept only when `notes` is on.
+    rev_notes: Vec<(Label, String)>,
+    /// The last `ret` emitted for each value.
+    rets: Vec<(u32, Label)>,
+    /// Whether to write notes (only `--dump` shows them).
+    notes: bool,
 }
 
 impl Asm {
     fn push(&mut self, insn: Insn, note: Option<String>) -> Label {
-        self.rev.push((insn, note));
-        self.rev.len() - 1
+        let label = self.rev.len();
+        self.rev.push(insn);
+        if let Some(n) = note {
+            self.rev_notes.push((label, n));
+        }
+        label
     }
 
     /// The offset from a new instruction (about to get index `len`) to `to`.
@@ -58,13 +66,17 @@ impl Asm {
     /// the next jump, else a new one (as cheap as a `ja` to the old).
     fn ret(&mut self, action: Action) -> Label {
         let k = action.ret();
-        if let Some(&l) = self.rets.get(&k)
-            && self.distance(l) <= 200
+        let known = self.rets.iter().position(|&(v, _)| v == k);
+        if let Some(i) = known
+            && self.distance(self.rets[i].1) <= 200
         {
-            return l;
+            return self.rets[i].1;
         }
         let l = self.push(Insn::stmt(RET_K, k), None);
-        self.rets.insert(k, l);
+        match known {
+            Some(i) => self.rets[i].1 = l,
+            None => self.rets.push((k, l)),
+        }
         l
     }
 
@@ -90,13 +102,22 @@ impl Asm {
         self.push(insn, note)
     }
 
+    fn note(&self, text: impl FnOnce() -> String) -> Option<String> {
+        self.notes.then(text)
+    }
+
     fn ja(&mut self, to: Label) -> Label {
         let off = self.distance(to) as u32;
         self.push(Insn::stmt(JMP_JA, off), None)
     }
 
     fn finish(self) -> Program {
-        let (insns, notes) = self.rev.into_iter().rev().unzip();
+        let len = self.rev.len();
+        let mut notes = vec![None; if self.notes { len } else { 0 }];
+        for (label, n) in self.rev_notes {
+            notes[len - 1 - label] = Some(n);
+        }
+        let insns = self.rev.into_iter().rev().collect();
         Program { insns, notes }
     }
 }
@@ -107,7 +128,7 @@ struct Range<'a> {
     lo: u32,
     hi: u32,
     body: Target<'a>,
-    name: Option<String>,
+    name: Option<&'static str>,
 }
 
 #[derive(Clone, PartialEq)]
@@ -169,7 +190,7 @@ fn ranges<'a>(filter: &'a Filter, parts: &'a [(u32, u32, Part)]) -> Vec<Range<'a
                     } else {
                         Target::Rules(body)
                     };
-                    let name = crate::syscalls::name(arch, nr).map(str::to_string);
+                    let name = crate::syscalls::name(arch, nr);
                     push_range(
                         &mut out,
                         Range {
@@ -190,10 +211,14 @@ fn ranges<'a>(filter: &'a Filter, parts: &'a [(u32, u32, Part)]) -> Vec<Range<'a
     out
 }
 
-pub fn compile(filter: &Filter) -> Program {
+/// Compiles the filter; `notes`: with a comment per instruction for
+/// `--dump` (they cost time and are not loaded).
+pub fn compile(filter: &Filter, notes: bool) -> Program {
     let mut asm = Asm {
-        rev: Vec::new(),
-        rets: HashMap::new(),
+        rev: Vec::with_capacity(512),
+        rev_notes: Vec::new(),
+        rets: Vec::new(),
+        notes,
     };
     // Back to front: the sections last, then the arch dispatch before them.
     let mut entries = Vec::new();
@@ -204,7 +229,8 @@ pub fn compile(filter: &Filter) -> Program {
             // The tree starts at a shared instruction further on.
             asm.ja(tree);
         }
-        let entry = asm.stmt(LD_W_ABS, OFF_NR, Some(format!("{} calls", section.name)));
+        let note = asm.note(|| format!("{} calls", section.name));
+        let entry = asm.stmt(LD_W_ABS, OFF_NR, note);
         entries.push((section.audit, section.name, entry));
     }
     let mut next = asm.ret(filter.bad_arch);
@@ -214,7 +240,7 @@ pub fn compile(filter: &Filter) -> Program {
             *audit,
             *entry,
             next,
-            Some(format!("arch {name}")),
+            asm.note(|| format!("arch {name}")),
         );
     }
     asm.stmt(LD_W_ABS, OFF_ARCH, None);
@@ -231,7 +257,7 @@ fn emit_tree(asm: &mut Asm, list: &[Range]) -> Label {
     // Right half last in the program, so it is emitted first.
     let right = emit_tree(asm, &list[mid..]);
     let left = emit_tree(asm, &list[..mid]);
-    let note = list[mid].name.as_ref().map(|n| format!(">= {n}"));
+    let note = list[mid].name.and_then(|n| asm.note(|| format!(">= {n}")));
     asm.jump(JMP_JGE_K, list[mid].lo, right, left, note)
 }
 
@@ -260,7 +286,8 @@ fn emit_rule(asm: &mut Asm, rule: &Rule, fail: Label) -> Label {
 /// One 64-bit comparison as two 32-bit ones: jump to `pass` or `fail`.
 fn emit_arg(asm: &mut Asm, arg: &Arg, pass: Label, fail: Label) -> Label {
     let (hi_off, lo_off) = (off_arg_hi(arg.index), off_arg_lo(arg.index));
-    let note = |half: &str| Some(format!("a{} {half}", arg.index));
+    let with_notes = asm.notes;
+    let note = |half: &str| with_notes.then(|| format!("a{} {half}", arg.index));
     let (v_hi, v_lo) = ((arg.value >> 32) as u32, arg.value as u32);
     match arg.op {
         Op::Eq | Op::Ne => {
@@ -334,7 +361,7 @@ mod tests {
     /// boundary value of every comparison, and a sweep of numbers on every
     /// section and an unknown arch; they must agree everywhere.
     fn agrees(filter: &Filter) {
-        let prog = compile(filter);
+        let prog = compile(filter, true);
         verify(&prog.insns).unwrap();
         let check = |audit: u32, nr: u32, args: [u64; 6]| {
             let want = filter.decide(audit, nr, &args);
@@ -417,7 +444,7 @@ mod tests {
 
     fn entry(names: &[&str], action: Action, args: Vec<Arg>) -> Entry {
         Entry {
-            names: names.iter().map(|s| s.to_string()).collect(),
+            names: names.iter().map(|s| s.to_string().into()).collect(),
             action,
             args,
             includes: Condition::default(),
@@ -527,7 +554,7 @@ mod tests {
             });
             let f = Filter::resolve(&p, false, NewerThan::Profile).unwrap();
             agrees(&f);
-            let prog = compile(&f);
+            let prog = compile(&f, true);
             assert!(prog.insns.len() < 700, "{} instructions", prog.insns.len());
         }
     }
@@ -551,7 +578,7 @@ mod tests {
             syscalls,
         };
         let f = Filter::resolve(&profile, false, NewerThan::Profile).unwrap();
-        let prog = compile(&f);
+        let prog = compile(&f, true);
         assert!(
             prog.insns.iter().any(|i| i.code == JMP_JA),
             "no ja in {} instructions",
@@ -577,7 +604,10 @@ mod tests {
             flags: vec![],
             syscalls,
         };
-        let prog = compile(&Filter::resolve(&profile, false, NewerThan::Profile).unwrap());
+        let prog = compile(
+            &Filter::resolve(&profile, false, NewerThan::Profile).unwrap(),
+            false,
+        );
         assert!(verify(&prog.insns).unwrap_err().contains("at most 4096"));
     }
 }

@@ -112,10 +112,22 @@ impl Filter {
     /// Resolves an evaluated profile. `strict`: a name that no architecture
     /// of the profile knows is an error instead of a skipped name.
     /// `newer_than`: where ENOSYS for newer calls starts.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn resolve(
         profile: &Profile,
         strict: bool,
         newer_than: NewerThan,
+    ) -> Result<Filter, String> {
+        Filter::resolve_noting(profile, strict, newer_than, false)
+    }
+
+    /// [`Filter::resolve`], also listing the names an architecture lacks
+    /// (for `-v`) when `want_skipped`.
+    pub fn resolve_noting(
+        profile: &Profile,
+        strict: bool,
+        newer_than: NewerThan,
+        want_skipped: bool,
     ) -> Result<Filter, String> {
         let default = profile.default_action;
         let lets_through = default.lets_through();
@@ -146,35 +158,48 @@ impl Filter {
         }
         let mut skipped = Vec::new();
         let mut unknown_everywhere = Vec::new();
-        let mut tables: BTreeMap<Arch, (BTreeMap<u32, Body>, Option<u32>)> = BTreeMap::new();
-        for arch in &arches {
-            tables.insert(arch.clone(), (BTreeMap::new(), None));
+        // Per architecture, per number: the conditional rules in order and
+        // the first unconditional action.
+        #[derive(Default, Clone)]
+        struct Slot {
+            uncond: Option<Action>,
+            named: bool,
         }
-        // Conditional and unconditional rules per (arch, nr), in order.
-        let mut cond: BTreeMap<(Arch, u32), Vec<Rule>> = BTreeMap::new();
-        let mut uncond: BTreeMap<(Arch, u32), Action> = BTreeMap::new();
+        // The few conditional rules, by (arch index, number), in order.
+        let mut conditional: Vec<(usize, u32, Rule)> = Vec::new();
+        let size =
+            |a: &Arch| syscalls::highest(a).map_or(0, |h| (h & !X32_SYSCALL_BIT) as usize + 1);
+        let mut slots: Vec<Vec<Slot>> = arches
+            .iter()
+            .map(|a| vec![Slot::default(); size(a)])
+            .collect();
         for entry in &profile.syscalls {
-            let rules = entry_rules(&entry.args, entry.action);
+            let rules = if entry.args.is_empty() {
+                Vec::new()
+            } else {
+                entry_rules(&entry.args, entry.action)
+            };
             for name in &entry.names {
                 let mut known = false;
-                for arch in &arches {
-                    let Some(nr) = syscalls::number(arch, name) else {
-                        skipped.push((arch.clone(), name.clone()));
+                let all = syscalls::numbers(name);
+                for (a, arch) in arches.iter().enumerate() {
+                    let Some(nr) = syscalls::pick(all, arch) else {
+                        if want_skipped {
+                            skipped.push((arch.clone(), name.to_string()));
+                        }
                         continue;
                     };
                     known = true;
-                    let (_, highest) = tables.get_mut(arch).expect("table per arch");
-                    *highest = Some(highest.map_or(nr, |h: u32| h.max(nr)));
+                    let slot = &mut slots[a][(nr & !X32_SYSCALL_BIT) as usize];
+                    slot.named = true;
                     if entry.args.is_empty() {
-                        uncond.entry((arch.clone(), nr)).or_insert(entry.action);
+                        slot.uncond.get_or_insert(entry.action);
                     } else {
-                        cond.entry((arch.clone(), nr))
-                            .or_default()
-                            .extend(rules.iter().cloned());
+                        conditional.extend(rules.iter().map(|r| (a, nr, r.clone())));
                     }
                 }
-                if !known && !arches.is_empty() {
-                    unknown_everywhere.push(name.clone());
+                if !known && !arches.is_empty() && strict {
+                    unknown_everywhere.push(name.to_string());
                 }
             }
         }
@@ -186,28 +211,40 @@ impl Filter {
                 unknown_everywhere.join(", ")
             ));
         }
-        if newer_than == NewerThan::Tables {
-            for (arch, (_, highest)) in tables.iter_mut() {
-                *highest = syscalls::highest(arch);
+        let mut tables: BTreeMap<Arch, (BTreeMap<u32, Body>, Option<u32>)> = BTreeMap::new();
+        for (a, arch) in arches.iter().enumerate() {
+            let base = if *arch == Arch::X32 {
+                X32_SYSCALL_BIT
+            } else {
+                0
+            };
+            let mut calls = BTreeMap::new();
+            let mut highest = None;
+            for (i, slot) in slots[a].iter().enumerate() {
+                if !slot.named {
+                    continue;
+                }
+                let nr = base | i as u32;
+                highest = Some(nr);
+                let otherwise = slot.uncond.unwrap_or(default);
+                let mut rules: Vec<Rule> = conditional
+                    .iter()
+                    .filter(|(ca, cnr, _)| *ca == a && *cnr == nr)
+                    .map(|(_, _, r)| r.clone())
+                    .collect();
+                // Trailing rules that end where falling through ends change nothing.
+                while rules.last().is_some_and(|r| r.action == otherwise) {
+                    rules.pop();
+                }
+                // A number whose body is the default is as good as unlisted.
+                if !(rules.is_empty() && otherwise == default) {
+                    calls.insert(nr, Body { rules, otherwise });
+                }
             }
-        }
-        let mut keys: Vec<(Arch, u32)> = cond.keys().cloned().collect();
-        keys.extend(uncond.keys().cloned());
-        keys.sort();
-        keys.dedup();
-        for key in keys {
-            let otherwise = uncond.get(&key).copied().unwrap_or(default);
-            let mut rules = cond.remove(&key).unwrap_or_default();
-            // Trailing rules that end where falling through ends change nothing.
-            while rules.last().is_some_and(|r| r.action == otherwise) {
-                rules.pop();
+            if newer_than == NewerThan::Tables {
+                highest = syscalls::highest(arch);
             }
-            let (calls, _) = tables.get_mut(&key.0).expect("table per arch");
-            calls.insert(key.1, Body { rules, otherwise });
-        }
-        // Numbers whose body is the default are as good as unlisted.
-        for (calls, _) in tables.values_mut() {
-            calls.retain(|_, b| !(b.rules.is_empty() && b.otherwise == default));
+            tables.insert(arch.clone(), (calls, highest));
         }
         let part =
             |arch: &Arch, tables: &mut BTreeMap<Arch, (BTreeMap<u32, Body>, Option<u32>)>| {

@@ -122,7 +122,12 @@ fn run(opts: Options) -> Result<Infallible> {
     // capability sets, the profile evaluated against them, the program.
     let plan = posture::plan(&opts)?;
     let filter = match &plan.profile {
-        Some(profile) => Some(posture::build_filter(profile, &plan, opts.strict)?),
+        Some(profile) => Some(posture::build_filter(
+            profile,
+            &plan,
+            opts.strict,
+            opts.inspect.contains(&options::Inspect::Dump),
+        )?),
         None => None,
     };
 

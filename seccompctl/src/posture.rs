@@ -37,23 +37,38 @@ pub struct Plan {
 pub const TIOCSTI: u64 = 0x5412;
 pub const TIOCLINUX: u64 = 0x541C;
 
+///
+/// And i386 `socketcall`: it multiplexes every socket call behind a pointer
+/// the filter cannot read, so Docker's argument rule on `socket` (no
+/// AF_ALG, no AF_VSOCK) would not hold for `int 0x80` callers. Their libc
+/// uses the direct calls (i386 `socket` and friends, Linux 4.3), which the
+/// rule covers.
 fn posture_additions() -> Vec<Entry> {
-    [(TIOCSTI, "TIOCSTI"), (TIOCLINUX, "TIOCLINUX")]
-        .into_iter()
-        .map(|(cmd, name)| Entry {
-            names: vec!["ioctl".into()],
-            action: Action::Errno(EPERM),
-            args: vec![Arg {
-                index: 1,
-                value: 0xffff_ffff,
-                value_two: cmd,
-                op: Op::MaskedEq,
-            }],
-            includes: Condition::default(),
-            excludes: Condition::default(),
-            comment: Some(format!("seccompctl --default: no {name}")),
-        })
-        .collect()
+    let entry = |name: &'static str, args: Vec<Arg>, why: &str| Entry {
+        names: vec![name.into()],
+        action: Action::Errno(EPERM),
+        args,
+        includes: Condition::default(),
+        excludes: Condition::default(),
+        comment: Some(format!("seccompctl --default: {why}")),
+    };
+    let ioctl = |cmd: u64| {
+        vec![Arg {
+            index: 1,
+            value: 0xffff_ffff,
+            value_two: cmd,
+            op: Op::MaskedEq,
+        }]
+    };
+    vec![
+        entry("ioctl", ioctl(TIOCSTI), "no TIOCSTI"),
+        entry("ioctl", ioctl(TIOCLINUX), "no TIOCLINUX"),
+        entry(
+            "socketcall",
+            Vec::new(),
+            "socket calls only through the argument-checked direct calls",
+        ),
+    ]
 }
 
 /// Docker's default capabilities without CAP_MKNOD: pivot's /dev already
@@ -103,9 +118,11 @@ pub fn plan(opts: &Options) -> Result<Plan> {
     };
     if opts.default {
         req.base = Some(default_caps());
+        req.base_is_preset = true;
     }
     if let Some(list) = &opts.caps.caps {
         req.base = Some(cap_list(list, last, "--caps")?.0);
+        req.base_is_preset = false;
     }
     for list in &opts.caps.drop {
         let (mask, all) = cap_list(list, last, "--cap-drop")?;
@@ -134,7 +151,17 @@ pub fn plan(opts: &Options) -> Result<Plan> {
     let (profile, newer_than) = build_profile(opts, in_force)?;
     let effective_after = target.as_ref().map_or(current.effective, |t| t.effective);
     let has_admin = effective_after & (1 << CAP_SYS_ADMIN) != 0;
-    let nnp = opts.nnp || opts.default || (profile.is_some() && !has_admin);
+    // A bounding set left wider than the kept caps (a non-root process
+    // without CAP_SETPCAP) is harmless only while no exec can draw on it.
+    let wide_bounding = target
+        .as_ref()
+        .is_some_and(|t| t.bounding & !(t.permitted | t.ambient) != 0 && !root);
+    let nnp = opts.nnp || opts.default || (profile.is_some() && !has_admin) || wide_bounding;
+    if wide_bounding && !opts.nnp && !opts.default {
+        trace::note(format_args!(
+            "no_new_privs is set: without CAP_SETPCAP the bounding set stays as it is, and only no_new_privs keeps setuid and file capabilities from drawing on it"
+        ));
+    }
     if nnp && !opts.nnp && !opts.default {
         trace::note(format_args!(
             "no_new_privs is set: the kernel loads a filter without CAP_SYS_ADMIN only with it"
@@ -170,7 +197,7 @@ fn kernel() -> (u32, u32) {
 
 fn cli_entry(rule: &CliRule) -> Entry {
     Entry {
-        names: rule.names.clone(),
+        names: rule.names.iter().map(|n| n.clone().into()).collect(),
         action: rule.action,
         args: rule.args.clone(),
         includes: Condition::default(),
@@ -247,8 +274,9 @@ pub struct Built {
     pub program: Program,
 }
 
-pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool) -> Result<Built> {
-    let model = Filter::resolve(profile, strict, plan.newer_than).map_err(Error::msg)?;
+pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool, notes: bool) -> Result<Built> {
+    let model = Filter::resolve_noting(profile, strict, plan.newer_than, trace::enabled())
+        .map_err(Error::msg)?;
     if trace::enabled() {
         if !model.foreign_arches.is_empty() {
             trace::note(format_args!(
@@ -273,7 +301,7 @@ pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool) -> Result<Buil
             }
         }
     }
-    let program = compile::compile(&model);
+    let program = compile::compile(&model, notes);
     bpf::verify(&program.insns).map_err(|e| {
         Error::msg(format!(
             "the compiled filter cannot be loaded: {e} (fewer rules, or fewer architectures in the profile)"

@@ -101,10 +101,14 @@ impl Condition {
     }
 }
 
+/// A syscall name: borrowed from the built-in profile's data, owned when
+/// parsed (the built-in profile then costs no allocation per name).
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// One `syscalls[]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub names: Vec<String>,
+    pub names: Vec<Name>,
     pub action: Action,
     pub args: Vec<Arg>,
     pub includes: Condition,
@@ -359,10 +363,13 @@ fn parse_entry(item: &Value, where_: &str) -> Result<Entry, String> {
             return Err(format!("{where_}: unknown key '{key}'"));
         }
     }
-    let mut names = str_list(obj, "names", where_)?;
+    let mut names: Vec<Name> = str_list(obj, "names", where_)?
+        .into_iter()
+        .map(Name::Owned)
+        .collect();
     // The older Docker format: one "name".
     if let Some(name) = str_field(obj, "name", where_)? {
-        names.push(name.to_string());
+        names.push(Name::Owned(name.to_string()));
     }
     if names.is_empty() {
         return Err(format!("{where_}: no names"));
@@ -510,7 +517,10 @@ mod tests {
       ]}"#;
 
     fn names(p: &Profile) -> Vec<String> {
-        p.syscalls.iter().flat_map(|e| e.names.clone()).collect()
+        p.syscalls
+            .iter()
+            .flat_map(|e| e.names.iter().map(|n| n.to_string()))
+            .collect()
     }
 
     #[test]

@@ -38,6 +38,7 @@
 //! that must never change and check that `SOURCE` matches the files.
 
 mod i386;
+mod names;
 mod x32;
 mod x86_64;
 
@@ -74,9 +75,40 @@ pub fn table(arch: &Arch) -> &'static [(&'static str, u32)] {
 pub fn number(arch: &Arch, name: &str) -> Option<u32> {
     let table = table(arch);
     table
-        .binary_search_by(|&(n, _)| n.cmp(name))
+        .binary_search_by(|&(n, _)| cmp_bytes(n.as_bytes(), name.as_bytes()))
         .ok()
         .map(|i| table[i].1)
+}
+
+/// The numbers of `name` on every ABI at once, in the order of
+/// [`ABI_ORDER`] (u32::MAX where the ABI lacks it): one search per name of
+/// a profile instead of one per name and ABI.
+pub fn numbers(name: &str) -> Option<[u32; 3]> {
+    let table = names::NUMBERS;
+    table
+        .binary_search_by(|&(n, _)| cmp_bytes(n.as_bytes(), name.as_bytes()))
+        .ok()
+        .map(|i| table[i].1)
+}
+
+/// The ABIs of [`numbers`], in order.
+pub const ABI_ORDER: [Arch; 3] = [Arch::X86_64, Arch::X86, Arch::X32];
+
+/// `number(arch, name)` from the result of [`numbers`].
+pub fn pick(all: Option<[u32; 3]>, arch: &Arch) -> Option<u32> {
+    let i = ABI_ORDER.iter().position(|a| a == arch)?;
+    all.map(|n| n[i]).filter(|&n| n != u32::MAX)
+}
+
+/// Byte order, as `str::cmp`, but inlined: musl's memcmp is a call and a
+/// byte loop, and a profile's names take thousands of comparisons.
+fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// The name of a number on `arch`, e.g. to explain a filtered call in a
@@ -97,6 +129,25 @@ pub fn highest(arch: &Arch) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_merged_table_agrees_with_each_abi() {
+        for arch in ABI_ORDER {
+            for &(name, nr) in table(&arch) {
+                assert_eq!(pick(numbers(name), &arch), Some(nr), "{arch:?} {name}");
+            }
+        }
+        for &(name, nrs) in names::NUMBERS {
+            for (i, arch) in ABI_ORDER.iter().enumerate() {
+                assert_eq!(
+                    number(arch, name),
+                    (nrs[i] != u32::MAX).then_some(nrs[i]),
+                    "{name}"
+                );
+            }
+        }
+        assert_eq!(numbers("no_such_call"), None);
+    }
+
     use super::*;
 
     const X32_BIT: u32 = 0x4000_0000;
