@@ -269,8 +269,6 @@ fn build_profile(opts: &Options, in_force: Mask) -> Result<(Option<Profile>, New
 
 /// A resolved and compiled filter.
 pub struct Built {
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub model: Filter,
     pub program: Program,
 }
 
@@ -317,7 +315,7 @@ pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool, notes: bool) -
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    Ok(Built { model, program })
+    Ok(Built { program })
 }
 
 fn arch_name(a: &Arch) -> &'static str {
