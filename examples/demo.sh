@@ -48,6 +48,15 @@ show "a container: new mount, UTS, IPC, network and PID namespaces, root in $roo
   echo "root:"; ls /
   echo "mounts:"; cat /proc/self/mounts'
 
+show "the same with seccompctl --default last: Docker's posture, closed further"
+# pivot carries seccompctl in from the host (the rootfs does not have it);
+# without it, root in the container could mknod the host's disk and mount it.
+"$bin/unshare-rs" -fpnumi --hostname demo -- "$bin/pivot" "$rootfs" -- "$bin/seccompctl" --default -- /bin/sh -c '
+  grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status
+  mknod /tmp/disk b 8 0 2>&1 || true
+  unshare -U true 2>&1 || true
+  echo "the chain variables the workload sees: [$(env | grep ^CHAIN_ || true)]"'
+
 if id nobody >/dev/null 2>&1; then
   show "the same, rootless: as nobody, mapped to root inside by mapids"
   # mapids --root maps nobody's own uid and gid to 0 in the user namespace
