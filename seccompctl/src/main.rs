@@ -41,7 +41,8 @@ Posture:
       --default           what a Docker container gets, closed further: Docker's
                           default capabilities without CAP_MKNOD, no_new_privs,
                           and the built-in profile (Docker's default seccomp
-                          decisions, plus TIOCSTI and TIOCLINUX refused)
+                          decisions, plus ioctl TIOCSTI and TIOCLINUX and
+                          i386 socketcall refused)
 Capabilities (names with or without CAP_, any case, or ALL):
       --caps LIST         keep exactly these (before --cap-drop and --cap-add)
       --cap-drop LIST     drop these (ALL: every one)

@@ -37,8 +37,8 @@ pub struct Plan {
 pub const TIOCSTI: u64 = 0x5412;
 pub const TIOCLINUX: u64 = 0x541C;
 
-///
-/// And i386 `socketcall`: it multiplexes every socket call behind a pointer
+/// The posture's additions to Docker's profile: the two ioctls above, and
+/// i386 `socketcall`: it multiplexes every socket call behind a pointer
 /// the filter cannot read, so Docker's argument rule on `socket` (no
 /// AF_ALG, no AF_VSOCK) would not hold for `int 0x80` callers. Their libc
 /// uses the direct calls (i386 `socket` and friends, Linux 4.3), which the

@@ -285,7 +285,7 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, String> {
     }
     let default_name =
         str_field(top, "defaultAction", "the top level")?.ok_or("defaultAction is missing")?;
-    let default_errno = u64_field(top, "defaultErrnoRet", "the top level")?;
+    let default_errno = errno_of(top, "defaultErrnoRet", "defaultErrno", "the top level")?;
     let default_action = Action::parse_oci(default_name, default_errno)
         .map_err(|e| format!("defaultAction: {e}"))?;
     if top.contains_key("listenerPath") {
@@ -376,7 +376,7 @@ fn parse_entry(item: &Value, where_: &str) -> Result<Entry, String> {
     }
     let action_name =
         str_field(obj, "action", where_)?.ok_or(format!("{where_}: action is missing"))?;
-    let errno_ret = u64_field(obj, "errnoRet", where_)?;
+    let errno_ret = errno_of(obj, "errnoRet", "errno", where_)?;
     let action = Action::parse_oci(action_name, errno_ret).map_err(|e| format!("{where_}: {e}"))?;
     let mut args = Vec::new();
     if let Some(list) = obj.get("args").filter(|v| !v.is_null()) {
@@ -401,7 +401,7 @@ fn parse_entry(item: &Value, where_: &str) -> Result<Entry, String> {
 }
 
 const ENTRY_KEYS: &[&str] = &[
-    "names", "name", "action", "errnoRet", "args", "includes", "excludes", "comment",
+    "names", "name", "action", "errnoRet", "errno", "args", "includes", "excludes", "comment",
 ];
 
 fn parse_arg(v: &Value, where_: &str) -> Result<Arg, String> {
@@ -456,6 +456,30 @@ pub fn kernel_version(text: &str) -> Option<(u32, u32)> {
     let major = parts.next()?.parse().ok()?;
     let minor = parts.next().and_then(|m| m.parse().ok()).unwrap_or(0);
     Some((major, minor))
+}
+
+/// The errno of an entry (or of the default): the number `ret_key`
+/// (`errnoRet`), else the name `name_key` (containers-common writes
+/// `"errno": "EPERM"` beside, or instead of, the number); both must agree.
+fn errno_of(
+    obj: &Map<String, Value>,
+    ret_key: &str,
+    name_key: &str,
+    where_: &str,
+) -> Result<Option<u64>, String> {
+    let number = u64_field(obj, ret_key, where_)?;
+    let Some(name) = str_field(obj, name_key, where_)? else {
+        return Ok(number);
+    };
+    let by_name = u64::from(
+        crate::action::errno_value(name).map_err(|e| format!("{where_}: {name_key}: {e}"))?,
+    );
+    match number {
+        Some(n) if n != by_name => Err(format!(
+            "{where_}: {ret_key} {n} and {name_key} {name} disagree"
+        )),
+        _ => Ok(Some(by_name)),
+    }
 }
 
 fn str_field<'a>(
@@ -595,6 +619,20 @@ mod tests {
                 .unwrap_err()
                 .contains("syscals")
         );
+    }
+
+    #[test]
+    fn errno_by_name_as_containers_common_writes_it() {
+        let p = parse(br#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"defaultErrno":"ENOSYS",
+            "syscalls":[{"names":["swapon"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"errno":"EPERM"},
+                        {"names":["reboot"],"action":"SCMP_ACT_ERRNO","errno":"EACCES"}]}"#)
+        .unwrap();
+        assert_eq!(p.default_action, Action::Errno(38));
+        assert_eq!(p.syscalls[0].action, Action::Errno(1));
+        assert_eq!(p.syscalls[1].action, Action::Errno(13));
+        let e = parse(br#"{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["x"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"errno":"EACCES"}]}"#)
+            .unwrap_err();
+        assert_eq!(e, "syscalls[0]: errnoRet 1 and errno EACCES disagree");
     }
 
     #[test]
