@@ -322,6 +322,98 @@ impl Rule {
     }
 }
 
+/// The `--default` posture's additions to Docker's profile: TIOCSTI pushes
+/// input into a terminal the container shares with the host (CVE-2017-5226
+/// and its kin), TIOCLINUX can do the same on a virtual console. The
+/// command is an `unsigned int`: only its low 32 bits are compared, so that
+/// a value with high bits set does not slip past (the kernel ignores them).
+pub const TIOCSTI: u64 = 0x5412;
+pub const TIOCLINUX: u64 = 0x541C;
+
+/// The posture's additions to Docker's profile: the two ioctls above, and
+/// i386 `socketcall`: it multiplexes every socket call behind a pointer
+/// the filter cannot read, so Docker's argument rule on `socket` (no
+/// AF_ALG, no AF_VSOCK) would not hold for `int 0x80` callers. Their libc
+/// uses the direct calls (i386 `socket` and friends, Linux 4.3), which the
+/// rule covers.
+pub fn posture_additions() -> Vec<Entry> {
+    let entry = |name: &'static str, args: Vec<Arg>, why: &str| Entry {
+        names: vec![name.into()],
+        action: Action::Errno(EPERM),
+        args,
+        includes: Condition::default(),
+        excludes: Condition::default(),
+        comment: Some(format!("seccompctl --default: {why}")),
+    };
+    let ioctl = |cmd: u64| {
+        vec![Arg {
+            index: 1,
+            value: 0xffff_ffff,
+            value_two: cmd,
+            op: Op::MaskedEq,
+        }]
+    };
+    vec![
+        entry("ioctl", ioctl(TIOCSTI), "no TIOCSTI"),
+        entry("ioctl", ioctl(TIOCLINUX), "no TIOCLINUX"),
+        entry(
+            "socketcall",
+            Vec::new(),
+            "socket calls only through the argument-checked direct calls",
+        ),
+    ]
+}
+
+/// The capabilities of the `--default` posture: Docker's default set
+/// without CAP_MKNOD (pivot's /dev has the nodes a container needs, and a
+/// new node of the host's disk is the way out: mknod + mount).
+#[cfg_attr(not(test), allow(dead_code))] // used by build.rs
+pub const POSTURE_CAPS: &[&str] = &[
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+];
+
+/// The `--default` posture's profile as the kernel (major, minor) sees it,
+/// for a bounding set of exactly [`POSTURE_CAPS`]: the posture's additions
+/// first, then Docker's decisions. The build compiles this once
+/// (build.rs), so that the common case loads a precompiled program.
+#[cfg_attr(not(test), allow(dead_code))] // used by build.rs
+pub fn posture_profile(kernel: (u32, u32)) -> Profile {
+    let has_cap = |c: &str| POSTURE_CAPS.contains(&c);
+    let mut p = docker_default().evaluate(&crate::profile::Context {
+        has_cap: &has_cap,
+        kernel,
+    });
+    let mut first = posture_additions();
+    first.append(&mut p.syscalls);
+    p.syscalls = first;
+    p
+}
+
+/// The highest `minKernel` of the built-in profile: on any kernel at least
+/// this new, the profile evaluates the same.
+#[cfg_attr(not(test), allow(dead_code))] // used by build.rs
+pub fn newest_min_kernel() -> (u32, u32) {
+    docker_default()
+        .syscalls
+        .iter()
+        .flat_map(|e| [e.includes.min_kernel, e.excludes.min_kernel])
+        .flatten()
+        .max()
+        .unwrap_or((0, 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -123,6 +123,7 @@ fn run(opts: Options) -> Result<Infallible> {
     // capability sets, the profile evaluated against them, the program.
     let plan = posture::plan(&opts)?;
     let filter = match &plan.profile {
+        _ if plan.precompiled => Some(posture::precompiled()),
         Some(profile) => Some(posture::build_filter(
             profile,
             &plan,

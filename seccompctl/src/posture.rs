@@ -3,13 +3,13 @@
 //! (built-in, file, command-line rules, the `--default` posture), and the
 //! inspection modes that print them.
 
-use crate::action::{Action, EPERM};
+use crate::action::Action;
 use crate::caps::{self, Mask, Sets};
 use crate::compile::{self, Program};
 use crate::filter::{Filter, NewerThan};
 use crate::interp::{self, Call};
 use crate::options::{CliRule, Inspect, Options, PROG};
-use crate::profile::{self, Arch, Arg, Condition, Context, Entry, Op, Profile};
+use crate::profile::{self, Arch, Condition, Context, Entry, Profile};
 use crate::{bpf, builtin, load, syscalls};
 use chain::exec::ExecCall;
 use chain::{Error, Result, trace};
@@ -27,48 +27,13 @@ pub struct Plan {
     pub profile: Option<Profile>,
     pub newer_than: NewerThan,
     pub flags: libc::c_uint,
+    /// The filter is the `--default` posture's, compiled at build time.
+    pub precompiled: bool,
 }
 
-/// The `--default` posture's additions to Docker's profile: TIOCSTI pushes
-/// input into a terminal the container shares with the host (CVE-2017-5226
-/// and its kin), TIOCLINUX can do the same on a virtual console. The
-/// command is an `unsigned int`: only its low 32 bits are compared, so that
-/// a value with high bits set does not slip past (the kernel ignores them).
-pub const TIOCSTI: u64 = 0x5412;
-pub const TIOCLINUX: u64 = 0x541C;
-
-/// The posture's additions to Docker's profile: the two ioctls above, and
-/// i386 `socketcall`: it multiplexes every socket call behind a pointer
-/// the filter cannot read, so Docker's argument rule on `socket` (no
-/// AF_ALG, no AF_VSOCK) would not hold for `int 0x80` callers. Their libc
-/// uses the direct calls (i386 `socket` and friends, Linux 4.3), which the
-/// rule covers.
-fn posture_additions() -> Vec<Entry> {
-    let entry = |name: &'static str, args: Vec<Arg>, why: &str| Entry {
-        names: vec![name.into()],
-        action: Action::Errno(EPERM),
-        args,
-        includes: Condition::default(),
-        excludes: Condition::default(),
-        comment: Some(format!("seccompctl --default: {why}")),
-    };
-    let ioctl = |cmd: u64| {
-        vec![Arg {
-            index: 1,
-            value: 0xffff_ffff,
-            value_two: cmd,
-            op: Op::MaskedEq,
-        }]
-    };
-    vec![
-        entry("ioctl", ioctl(TIOCSTI), "no TIOCSTI"),
-        entry("ioctl", ioctl(TIOCLINUX), "no TIOCLINUX"),
-        entry(
-            "socketcall",
-            Vec::new(),
-            "socket calls only through the argument-checked direct calls",
-        ),
-    ]
+/// The `--default` posture's program, compiled by build.rs.
+mod posture_filter {
+    include!(concat!(env!("OUT_DIR"), "/posture_filter.rs"));
 }
 
 /// Docker's default capabilities without CAP_MKNOD: pivot's /dev already
@@ -148,7 +113,22 @@ pub fn plan(opts: &Options) -> Result<Plan> {
     }
     let in_force = target.as_ref().map_or(current.bounding, |t| t.bounding);
 
-    let (profile, newer_than) = build_profile(opts, in_force)?;
+    // The common case needs no compiler: the posture's program for exactly
+    // its capabilities was compiled with the binary.
+    let precompiled = !inspect
+        && opts.default
+        && opts.profile.is_none()
+        && opts.rules.is_empty()
+        && opts.default_action.is_none()
+        && !opts.unconfined
+        && !opts.strict
+        && in_force == default_caps()
+        && kernel() >= posture_filter::MIN_KERNEL;
+    let (profile, newer_than) = if precompiled {
+        (None, NewerThan::Profile)
+    } else {
+        build_profile(opts, in_force)?
+    };
     let effective_after = target.as_ref().map_or(current.effective, |t| t.effective);
     let has_admin = effective_after & (1 << CAP_SYS_ADMIN) != 0;
     // A bounding set left wider than the kept caps (a non-root process
@@ -156,7 +136,10 @@ pub fn plan(opts: &Options) -> Result<Plan> {
     let wide_bounding = target
         .as_ref()
         .is_some_and(|t| t.bounding & !(t.permitted | t.ambient) != 0 && !root);
-    let nnp = opts.nnp || opts.default || (profile.is_some() && !has_admin) || wide_bounding;
+    let nnp = opts.nnp
+        || opts.default
+        || ((precompiled || profile.is_some()) && !has_admin)
+        || wide_bounding;
     if wide_bounding && !opts.nnp && !opts.default {
         trace::note(format_args!(
             "no_new_privs is set: without CAP_SETPCAP the bounding set stays as it is, and only no_new_privs keeps setuid and file capabilities from drawing on it"
@@ -177,7 +160,22 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         profile,
         newer_than,
         flags,
+        precompiled,
     })
+}
+
+/// The `--default` posture's program as build.rs compiled it.
+pub fn precompiled() -> Built {
+    trace::note(format_args!(
+        "filter: the --default posture's, compiled with the binary ({} instructions)",
+        posture_filter::PROGRAM.len()
+    ));
+    Built {
+        program: Program {
+            insns: posture_filter::PROGRAM.to_vec(),
+            notes: Vec::new(),
+        },
+    }
 }
 
 fn read_profile(path: &std::path::Path) -> Result<Profile> {
@@ -260,7 +258,7 @@ fn build_profile(opts: &Options, in_force: Mask) -> Result<(Option<Profile>, New
     }
     let mut first: Vec<Entry> = opts.rules.iter().map(cli_entry).collect();
     if opts.default {
-        first.extend(posture_additions());
+        first.extend(builtin::posture_additions());
     }
     first.append(&mut profile.syscalls);
     profile.syscalls = first;
@@ -438,5 +436,30 @@ fn arch_label(a: &Arch) -> &'static str {
         Arch::X86 => "i386",
         Arch::X32 => "x32",
         Arch::Other(_) => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_precompiled_program_is_what_the_compiler_makes_now() {
+        let profile = builtin::posture_profile((6, 1));
+        let model = Filter::resolve(&profile, false, NewerThan::Profile).unwrap();
+        assert_eq!(
+            compile::compile(&model, false).insns,
+            posture_filter::PROGRAM
+        );
+        assert!(posture_filter::MIN_KERNEL <= (6, 1));
+    }
+
+    #[test]
+    fn the_posture_caps_are_dockers_without_mknod() {
+        let by_name = builtin::POSTURE_CAPS.iter().fold(0u64, |m, name| {
+            let i = caps::NAMES.iter().position(|n| n == name).unwrap();
+            m | (1 << i)
+        });
+        assert_eq!(by_name, default_caps());
     }
 }

@@ -623,9 +623,11 @@ mod tests {
 
     #[test]
     fn errno_by_name_as_containers_common_writes_it() {
-        let p = parse(br#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"defaultErrno":"ENOSYS",
+        let p = parse(
+            br#"{"defaultAction":"SCMP_ACT_ERRNO","defaultErrnoRet":38,"defaultErrno":"ENOSYS",
             "syscalls":[{"names":["swapon"],"action":"SCMP_ACT_ERRNO","errnoRet":1,"errno":"EPERM"},
-                        {"names":["reboot"],"action":"SCMP_ACT_ERRNO","errno":"EACCES"}]}"#)
+                        {"names":["reboot"],"action":"SCMP_ACT_ERRNO","errno":"EACCES"}]}"#,
+        )
         .unwrap();
         assert_eq!(p.default_action, Action::Errno(38));
         assert_eq!(p.syscalls[0].action, Action::Errno(1));
