@@ -15,11 +15,17 @@ cd "$(dirname "$0")/.."
 #   bubblewrap, hyperfine: the benchmark   busybox-static: a static rootfs
 #   uidmap: newuidmap/newgidmap            crun: the benchmark
 #   gcc, libc6-dev: static C helpers the tests and the benchmark compile
+#   libseccomp-dev, python3-seccomp: libseccomp's filters, the seccomp
+#   benchmark's peer (tests/bench/seccomp.sh)
+#   golang-github-containers-common: podman's seccomp.json, its profile
+# (an entry is a command, or a path pattern for packages that have none)
 need=()
 for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:iproute2 \
             bwrap:bubblewrap hyperfine:hyperfine busybox:busybox-static newuidmap:uidmap crun:crun \
-            cc:gcc; do
-  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+            cc:gcc /usr/include/seccomp.h:libseccomp-dev \
+            '/usr/lib/python3/dist-packages/seccomp*.so:python3-seccomp' \
+            /usr/share/containers/seccomp.json:golang-github-containers-common; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || compgen -G "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)
 if [ ${#need[@]} -gt 0 ]; then

@@ -165,34 +165,24 @@ pub fn lookup(argv0: &OsStr) -> Option<RawFd> {
     (seals >= 0 && seals & libc::F_SEAL_WRITE != 0).then_some(fd)
 }
 
-/// Right before an exec: the fds of carried programs stay open only while a
-/// carried program comes next; the one being exec'd, and all of them when
-/// the workload comes next, are closed by the exec, and the variable goes
-/// with the last of them.
+/// Right before an exec: while a carried program comes next, every carried
+/// fd stays open (a later step may be the same tool again, `seccompctl --
+/// seccompctl ...`); the exec of a program that is not carried (the
+/// workload) closes them all and the variable goes.
 pub fn before_exec(exec_fd: Option<RawFd>) {
+    if exec_fd.is_some() {
+        return;
+    }
     let all = entries();
     if all.is_empty() {
         return;
     }
-    let keep: Vec<(&str, RawFd)> = match exec_fd {
-        Some(fd) => all.iter().copied().filter(|&(_, f)| f != fd).collect(),
-        None => Vec::new(),
-    };
     for &(_, fd) in &all {
-        if !keep.iter().any(|&(_, k)| k == fd) {
-            // SAFETY: marks an fd close-on-exec; a number that is not open fails harmlessly.
-            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
-        }
+        // SAFETY: marks an fd close-on-exec; a number that is not open fails harmlessly.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     }
-    let value: Vec<String> = keep.iter().map(|(n, f)| format!("{n}={f}")).collect();
     // SAFETY: single-threaded, as above.
-    unsafe {
-        if value.is_empty() {
-            std::env::remove_var(CARRY_VAR);
-        } else {
-            std::env::set_var(CARRY_VAR, value.join(","));
-        }
-    }
+    unsafe { std::env::remove_var(CARRY_VAR) };
 }
 
 #[cfg(test)]

@@ -548,7 +548,7 @@ mod tests {
             &["CAP_SYS_PTRACE", "CAP_AUDIT_WRITE", "CAP_SYS_CHROOT"],
         ] {
             let has = |c: &str| caps.contains(&c);
-            let p = docker.evaluate(&crate::profile::Context {
+            let p = docker.clone().evaluate(&crate::profile::Context {
                 has_cap: &has,
                 kernel: (6, 1),
             });

@@ -227,11 +227,22 @@ impl Filter {
                 let nr = base | i as u32;
                 highest = Some(nr);
                 let otherwise = slot.uncond.unwrap_or(default);
-                let mut rules: Vec<Rule> = conditional
+                let rules: Vec<Rule> = conditional
                     .iter()
                     .filter(|(ca, cnr, _)| *ca == a && *cnr == nr)
                     .map(|(_, _, r)| r.clone())
                     .collect();
+                // A rule that repeats an earlier one can never be the first
+                // to hold.
+                let mut seen: Vec<&Rule> = Vec::new();
+                let mut unique = Vec::with_capacity(rules.len());
+                for r in &rules {
+                    if !seen.contains(&r) {
+                        seen.push(r);
+                        unique.push(r.clone());
+                    }
+                }
+                let mut rules = unique;
                 // Trailing rules that end where falling through ends change nothing.
                 while rules.last().is_some_and(|r| r.action == otherwise) {
                     rules.pop();

@@ -158,6 +158,11 @@ fn run(opts: Options) -> Result<Infallible> {
         })?;
     }
 
+    if plan.caps.is_none() {
+        trace::note(format_args!(
+            "capabilities: unchanged (no capability option)"
+        ));
+    }
     if let Some(target) = &plan.caps {
         // Bounding set first, while CAP_SETPCAP is still held; then one
         // capset; then ambient, which needs the cap in P and I.

@@ -46,6 +46,13 @@ pub fn default_caps() -> Mask {
     caps::DOCKER_DEFAULT & !(1 << CAP_MKNOD)
 }
 
+/// `ALL` in a list to keep means every capability the bounding set still
+/// has: nothing can bring back the others, and a host or an outer
+/// container may have dropped some (this VM's lacks CAP_SYS_RESOURCE).
+fn all_in_bounding((mask, all): (Mask, bool), current: &Sets) -> Mask {
+    if all { mask & current.bounding } else { mask }
+}
+
 fn cap_list(text: &str, last: u8, opt: &str) -> Result<(Mask, bool)> {
     caps::parse_list(text, last).map_err(|e| Error::usage(PROG, format!("{opt}: {e}")))
 }
@@ -86,7 +93,7 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         req.base_is_preset = true;
     }
     if let Some(list) = &opts.caps.caps {
-        req.base = Some(cap_list(list, last, "--caps")?.0);
+        req.base = Some(all_in_bounding(cap_list(list, last, "--caps")?, &current));
         req.base_is_preset = false;
     }
     for list in &opts.caps.drop {
@@ -95,7 +102,7 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         req.drop_all |= all;
     }
     for list in &opts.caps.add {
-        req.add |= cap_list(list, last, "--cap-add")?.0;
+        req.add |= all_in_bounding(cap_list(list, last, "--cap-add")?, &current);
     }
     let target = if req.is_empty() {
         None
@@ -140,9 +147,9 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         || opts.default
         || ((precompiled || profile.is_some()) && !has_admin)
         || wide_bounding;
-    if wide_bounding && !opts.nnp && !opts.default {
+    if wide_bounding {
         trace::note(format_args!(
-            "no_new_privs is set: without CAP_SETPCAP the bounding set stays as it is, and only no_new_privs keeps setuid and file capabilities from drawing on it"
+            "the bounding set stays as it is (this process is not root and lacks CAP_SETPCAP); no_new_privs keeps setuid and file capabilities from drawing on it"
         ));
     }
     if nnp && !opts.nnp && !opts.default {
@@ -281,12 +288,14 @@ pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool, notes: bool) -
             ));
         }
         for s in &model.sections {
-            let missing: Vec<&str> = model
+            let mut missing: Vec<&str> = model
                 .skipped
                 .iter()
                 .filter(|(a, _)| !syscalls::table(a).is_empty() && arch_name(a) == s.name)
                 .map(|(_, n)| n.as_str())
                 .collect();
+            missing.sort_unstable();
+            missing.dedup();
             if !missing.is_empty() {
                 trace::note(format_args!(
                     "{} names {} does not have, skipped: {}",
@@ -309,7 +318,11 @@ pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool, notes: bool) -
         model
             .sections
             .iter()
-            .map(|s| s.name)
+            .flat_map(|s| s.parts.iter())
+            .filter_map(|(_, _, p)| match p {
+                crate::filter::Part::Calls { arch, .. } => Some(arch_label(arch)),
+                crate::filter::Part::Fixed(_) => None,
+            })
             .collect::<Vec<_>>()
             .join(", ")
     ));

@@ -149,13 +149,15 @@ impl Profile {
     /// present, the native arch listed, the kernel at least minKernel) and
     /// none of its `excludes` does (no listed cap present, the native arch
     /// not listed, the kernel below minKernel).
-    pub fn evaluate(&self, ctx: &Context) -> Profile {
+    /// Consumes the profile: its entries move into the result (no copy of
+    /// hundreds of names, and nothing to free before the exec).
+    pub fn evaluate(self, ctx: &Context) -> Profile {
         let native = NATIVE.go_name().unwrap_or_default();
         let architectures = match self.arch_map.iter().find(|(a, _)| *a == NATIVE) {
             Some((arch, subs)) => std::iter::once(arch.clone())
                 .chain(subs.iter().cloned())
                 .collect(),
-            None => self.architectures.clone(),
+            None => self.architectures,
         };
         let at_least = |min: (u32, u32)| ctx.kernel >= min;
         let keep = |e: &Entry| {
@@ -173,15 +175,15 @@ impl Profile {
             default_action: self.default_action,
             architectures,
             arch_map: Vec::new(),
-            flags: self.flags.clone(),
+            flags: self.flags,
             syscalls: self
                 .syscalls
-                .iter()
+                .into_iter()
                 .filter(|e| keep(e))
                 .map(|e| Entry {
                     includes: Condition::default(),
                     excludes: Condition::default(),
-                    ..e.clone()
+                    ..e
                 })
                 .collect(),
         }
@@ -277,6 +279,9 @@ fn entry_json(e: &Entry) -> Value {
 /// line; JSON syntax errors carry serde_json's line and column.
 pub fn parse(bytes: &[u8]) -> Result<Profile, String> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not valid JSON: {e}"))?;
+    // The parsed tree is left unfreed: the process execs soon, and musl's
+    // allocator would hand the freed pages back one munmap at a time.
+    let doc = std::mem::ManuallyDrop::new(doc);
     let top = doc.as_object().ok_or("the profile is not a JSON object")?;
     for key in top.keys() {
         if !TOP_KEYS.contains(&key.as_str()) {
@@ -550,7 +555,7 @@ mod tests {
     #[test]
     fn docker_conditions_follow_the_capability_set() {
         let p = parse(DOCKERISH.as_bytes()).unwrap();
-        let without = p.evaluate(&Context {
+        let without = p.clone().evaluate(&Context {
             has_cap: &|_| false,
             kernel: (6, 1),
         });
@@ -571,7 +576,7 @@ mod tests {
             ]
         );
         assert_eq!(without.syscalls[1].action, Action::Errno(1));
-        let admin = p.evaluate(&Context {
+        let admin = p.clone().evaluate(&Context {
             has_cap: &|c| c == "CAP_SYS_ADMIN",
             kernel: (5, 10),
         });

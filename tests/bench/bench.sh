@@ -1377,3 +1377,4 @@ if out:
         f.write("\n")
     print("JSON written to %s" % out)
 EOF
+bash "$SCRIPT_DIR/seccomp.sh"

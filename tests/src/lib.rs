@@ -336,8 +336,8 @@ pub fn compile_c(name: &str, out: &Path) {
 
 /// The shared test rootfs (built once per test binary with
 /// examples/mkrootfs.sh into the target directory), with the probe at
-/// /probe and the C helpers at /bin/escape and /bin/pty. Tests that write
-/// to a rootfs build their own (see [`small_rootfs`]).
+/// /probe and the C helpers at /bin/escape, /bin/pty and /bin/escapes.
+/// Tests that write to a rootfs build their own (see [`small_rootfs`]).
 pub fn rootfs() -> PathBuf {
     static ROOTFS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     ROOTFS
@@ -362,7 +362,7 @@ pub fn rootfs() -> PathBuf {
 /// Puts the probe and the C helpers into a rootfs.
 pub fn install_test_programs(root: &Path) {
     std::fs::copy(probe(), root.join("probe")).expect("copy probe");
-    for name in ["escape", "pty"] {
+    for name in ["escape", "pty", "escapes"] {
         compile_c(name, &root.join("bin").join(name));
     }
 }
