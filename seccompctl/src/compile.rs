@@ -266,12 +266,54 @@ fn emit_body(asm: &mut Asm, range: &Range) -> Label {
         Target::Action(a) => asm.ret(*a),
         Target::Rules(body) => {
             let mut next = asm.ret(body.otherwise);
-            for rule in body.rules.iter().rev() {
-                next = emit_rule(asm, rule, next);
+            let mut rules = body.rules.as_slice();
+            // Back to front, a run of value tests at a time.
+            while let Some(last) = rules.last() {
+                let run = equal_run(rules);
+                next = if run > 1 {
+                    emit_values(asm, &rules[rules.len() - run..], next)
+                } else {
+                    emit_rule(asm, last, next)
+                };
+                rules = &rules[..rules.len() - run];
             }
             next
         }
     }
+}
+
+/// How many rules at the end of `rules` test one argument for equality
+/// with values of the same high half, all with one action: such a run is
+/// one load of each half and a `jeq` per value (personality's allowed
+/// values), not two loads per value.
+fn equal_run(rules: &[Rule]) -> usize {
+    let single_eq = |r: &Rule| (r.args.len() == 1 && r.args[0].op == Op::Eq).then(|| r.args[0]);
+    let Some(last) = rules.last() else { return 0 };
+    let Some(key) = single_eq(last) else { return 1 };
+    rules
+        .iter()
+        .rev()
+        .take_while(|r| {
+            r.action == last.action
+                && single_eq(r).is_some_and(|a| a.index == key.index && a.value >> 32 == key.value >> 32)
+        })
+        .count()
+}
+
+/// A run found by [`equal_run`]: the argument equals one of the values ->
+/// the run's action, else `fail`.
+fn emit_values(asm: &mut Asm, run: &[Rule], fail: Label) -> Label {
+    let arg = run[0].args[0];
+    let pass = asm.ret(run[0].action);
+    let mut next = fail;
+    for rule in run.iter().rev() {
+        next = asm.jump(JMP_JEQ_K, rule.args[0].value as u32, pass, next, None);
+    }
+    let with_notes = asm.notes;
+    let note = |half: &str| with_notes.then(|| format!("a{} {half}", arg.index));
+    let lo = asm.stmt(LD_W_ABS, off_arg_lo(arg.index), note("low"));
+    asm.jump(JMP_JEQ_K, (arg.value >> 32) as u32, lo, fail, None);
+    asm.stmt(LD_W_ABS, off_arg_hi(arg.index), note("high"))
 }
 
 /// All comparisons of `rule` hold -> its action, else `fail`.
@@ -590,11 +632,12 @@ mod tests {
     #[test]
     fn too_many_rules_exceed_the_limit() {
         let mut syscalls = Vec::new();
+        // Two comparisons each: runs of single value tests share their loads.
         for v in 0..1200u64 {
             syscalls.push(entry(
                 &["ioctl"],
                 Action::Errno(1),
-                vec![arg(1, Op::Eq, v, 0)],
+                vec![arg(1, Op::Eq, v, 0), arg(2, Op::Eq, v, 0)],
             ));
         }
         let profile = Profile {
