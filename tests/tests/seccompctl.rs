@@ -392,8 +392,11 @@ fn file(dir: &TempDir, name: &str, content: &str) -> String {
 fn huge_profile(n: u32) -> String {
     let rules: Vec<serde_json::Value> = (0..n)
         .map(|i| {
+            // Two comparisons a rule: seccompctl shares the loads of a run of
+            // single value tests, so those would not reach the limit.
             json!({"names": ["ioctl"], "action": "SCMP_ACT_ERRNO",
-                   "args": [{"index": 1, "value": 0x1000 + i, "op": "SCMP_CMP_EQ"}]})
+                   "args": [{"index": 1, "value": 0x1000 + i, "op": "SCMP_CMP_EQ"},
+                            {"index": 2, "value": i, "op": "SCMP_CMP_EQ"}]})
         })
         .collect();
     json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules}).to_string()
