@@ -138,7 +138,6 @@ pub fn to_bytes(prog: &[Insn]) -> Vec<u8> {
     out
 }
 
-#[cfg_attr(not(test), allow(dead_code))]
 pub fn from_bytes(bytes: &[u8]) -> Result<Vec<Insn>, String> {
     if !bytes.len().is_multiple_of(8) {
         return Err(format!(

@@ -295,7 +295,8 @@ fn equal_run(rules: &[Rule]) -> usize {
         .rev()
         .take_while(|r| {
             r.action == last.action
-                && single_eq(r).is_some_and(|a| a.index == key.index && a.value >> 32 == key.value >> 32)
+                && single_eq(r)
+                    .is_some_and(|a| a.index == key.index && a.value >> 32 == key.value >> 32)
         })
         .count()
 }

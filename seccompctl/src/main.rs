@@ -71,6 +71,8 @@ Filter:
                           Command-line rules come before the profile's.
       --strict            a name no architecture has is an error, not skipped
       --unconfined        no filter (only the capability and privilege steps)
+      --bpf FILE          load a program --dump-raw wrote, as it is (no
+                          profile to read and compile at every start)
 ACTION: allow, log, errno[:NAME|N] (default EPERM), kill (= kill-process),
 kill-thread, trap, trace[:N].
 Every call through int 0x80 (i386) and x32 is decided by its own table;
@@ -121,9 +123,10 @@ fn run(opts: Options) -> Result<Infallible> {
 
     // Every decision is made now, before the first change: the target
     // capability sets, the profile evaluated against them, the program.
-    let plan = posture::plan(&opts)?;
+    let mut plan = posture::plan(&opts)?;
     let filter = match &plan.profile {
         _ if plan.precompiled => Some(posture::precompiled()),
+        _ if plan.raw.is_some() => plan.raw.take().map(posture::Built::from_raw),
         Some(profile) => Some(posture::build_filter(
             profile,
             &plan,
@@ -214,6 +217,7 @@ mod tests {
             "--rule",
             "--strict",
             "--unconfined",
+            "--bpf",
             "--print-profile",
             "--dump",
             "--dump-raw",

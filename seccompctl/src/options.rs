@@ -54,6 +54,8 @@ pub struct Options {
     pub new_session: bool,
     pub profile: Option<PathBuf>,
     pub unconfined: bool,
+    /// `--bpf FILE`: a compiled program (`--dump-raw`) to load as it is.
+    pub bpf: Option<PathBuf>,
     pub default_action: Option<Action>,
     pub rules: Vec<CliRule>,
     pub strict: bool,
@@ -243,6 +245,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         new_session: false,
         profile: None,
         unconfined: false,
+        bpf: None,
         default_action: None,
         rules: Vec::new(),
         strict: false,
@@ -264,6 +267,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Long("new-session") => o.new_session = true,
             Long("profile") => o.profile = Some(parser.value().map_err(usage)?.into()),
             Long("unconfined") => o.unconfined = true,
+            Long("bpf") => o.bpf = Some(parser.value().map_err(usage)?.into()),
             Long("default-action") => {
                 let t = text(&mut parser, "--default-action")?;
                 o.default_action =
@@ -308,6 +312,17 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         }
     }
     // `--` ends the options; lexopt hands the rest over as values.
+    if o.bpf.is_some()
+        && (o.unconfined
+            || o.profile.is_some()
+            || !o.rules.is_empty()
+            || o.default_action.is_some())
+    {
+        return Err(Error::usage(
+            PROG,
+            "--bpf loads a compiled program as it is: it does not go with --profile, rules, --default-action or --unconfined",
+        ));
+    }
     if o.unconfined && (o.profile.is_some() || !o.rules.is_empty() || o.default_action.is_some()) {
         return Err(Error::usage(
             PROG,
@@ -445,6 +460,7 @@ mod tests {
             &["--deny", "ptrace=maybe", "x"],
             &["--dump", "--", "prog"],
             &["--unconfined", "--profile", "f", "x"],
+            &["--bpf", "f", "--deny", "ptrace", "x"],
             &["--test", "read 1 2 3 4 5 6 7"],
         ] {
             let e = parse_error(parse, args);

@@ -29,6 +29,8 @@ pub struct Plan {
     pub flags: libc::c_uint,
     /// The filter is the `--default` posture's, compiled at build time.
     pub precompiled: bool,
+    /// `--bpf FILE`: the program read from FILE, checked.
+    pub raw: Option<Vec<crate::bpf::Insn>>,
 }
 
 /// The `--default` posture's program, compiled by build.rs.
@@ -122,7 +124,12 @@ pub fn plan(opts: &Options) -> Result<Plan> {
 
     // The common case needs no compiler: the posture's program for exactly
     // its capabilities was compiled with the binary.
+    let raw = match &opts.bpf {
+        Some(path) => Some(read_bpf(path)?),
+        None => None,
+    };
     let precompiled = !inspect
+        && raw.is_none()
         && opts.default
         && opts.profile.is_none()
         && opts.rules.is_empty()
@@ -131,7 +138,7 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         && !opts.strict
         && in_force == default_caps()
         && kernel() >= posture_filter::MIN_KERNEL;
-    let (profile, newer_than) = if precompiled {
+    let (profile, newer_than) = if precompiled || raw.is_some() {
         (None, NewerThan::Profile)
     } else {
         build_profile(opts, in_force)?
@@ -145,7 +152,7 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         .is_some_and(|t| t.bounding & !(t.permitted | t.ambient) != 0 && !root);
     let nnp = opts.nnp
         || opts.default
-        || ((precompiled || profile.is_some()) && !has_admin)
+        || ((precompiled || raw.is_some() || profile.is_some()) && !has_admin)
         || wide_bounding;
     if wide_bounding {
         trace::note(format_args!(
@@ -168,7 +175,26 @@ pub fn plan(opts: &Options) -> Result<Plan> {
         newer_than,
         flags,
         precompiled,
+        raw,
     })
+}
+
+/// A program as `--dump-raw` writes it (and bwrap `--seccomp` reads it),
+/// held to the same structural rules as one compiled here.
+fn read_bpf(path: &std::path::Path) -> Result<Vec<crate::bpf::Insn>> {
+    let bytes = chain::sys("read", path.display(), || {
+        std::fs::read(path)
+            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    })?;
+    let insns =
+        bpf::from_bytes(&bytes).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+    bpf::verify(&insns).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
+    trace::note(format_args!(
+        "filter: {} instructions from {}",
+        insns.len(),
+        path.display()
+    ));
+    Ok(insns)
 }
 
 /// The `--default` posture's program as build.rs compiled it.
@@ -275,6 +301,17 @@ fn build_profile(opts: &Options, in_force: Mask) -> Result<(Option<Profile>, New
 /// A resolved and compiled filter.
 pub struct Built {
     pub program: Program,
+}
+
+impl Built {
+    pub fn from_raw(insns: Vec<crate::bpf::Insn>) -> Built {
+        Built {
+            program: Program {
+                insns,
+                notes: Vec::new(),
+            },
+        }
+    }
 }
 
 pub fn build_filter(profile: &Profile, plan: &Plan, strict: bool, notes: bool) -> Result<Built> {

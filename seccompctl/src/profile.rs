@@ -307,9 +307,9 @@ pub fn parse(bytes: &[u8]) -> Result<Profile, String> {
             let where_ = format!("archMap[{i}]");
             let obj = item
                 .as_object()
-                .ok_or(format!("{where_} is not an object"))?;
+                .ok_or_else(|| format!("{where_} is not an object"))?;
             let arch = str_field(obj, "architecture", &where_)?
-                .ok_or(format!("{where_}: architecture is missing"))?;
+                .ok_or_else(|| format!("{where_}: architecture is missing"))?;
             let subs = str_list(obj, "subArchitectures", &where_)?;
             arch_map.push((
                 Arch::from_oci(arch),
@@ -362,7 +362,7 @@ pub const KNOWN_FLAGS: &[&str] = &[
 fn parse_entry(item: &Value, where_: &str) -> Result<Entry, String> {
     let obj = item
         .as_object()
-        .ok_or(format!("{where_} is not an object"))?;
+        .ok_or_else(|| format!("{where_} is not an object"))?;
     for key in obj.keys() {
         if !ENTRY_KEYS.contains(&key.as_str()) {
             return Err(format!("{where_}: unknown key '{key}'"));
@@ -380,14 +380,14 @@ fn parse_entry(item: &Value, where_: &str) -> Result<Entry, String> {
         return Err(format!("{where_}: no names"));
     }
     let action_name =
-        str_field(obj, "action", where_)?.ok_or(format!("{where_}: action is missing"))?;
+        str_field(obj, "action", where_)?.ok_or_else(|| format!("{where_}: action is missing"))?;
     let errno_ret = errno_of(obj, "errnoRet", "errno", where_)?;
     let action = Action::parse_oci(action_name, errno_ret).map_err(|e| format!("{where_}: {e}"))?;
     let mut args = Vec::new();
     if let Some(list) = obj.get("args").filter(|v| !v.is_null()) {
         let list = list
             .as_array()
-            .ok_or(format!("{where_}: args is not a list"))?;
+            .ok_or_else(|| format!("{where_}: args is not a list"))?;
         for (j, a) in list.iter().enumerate() {
             args.push(parse_arg(a, &format!("{where_}.args[{j}]"))?);
         }
@@ -410,14 +410,19 @@ const ENTRY_KEYS: &[&str] = &[
 ];
 
 fn parse_arg(v: &Value, where_: &str) -> Result<Arg, String> {
-    let obj = v.as_object().ok_or(format!("{where_} is not an object"))?;
-    let index = u64_field(obj, "index", where_)?.ok_or(format!("{where_}: index is missing"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("{where_} is not an object"))?;
+    let index =
+        u64_field(obj, "index", where_)?.ok_or_else(|| format!("{where_}: index is missing"))?;
     if index > 5 {
         return Err(format!("{where_}: index {index} is not 0..5"));
     }
-    let value = u64_field(obj, "value", where_)?.ok_or(format!("{where_}: value is missing"))?;
+    let value =
+        u64_field(obj, "value", where_)?.ok_or_else(|| format!("{where_}: value is missing"))?;
     let value_two = u64_field(obj, "valueTwo", where_)?.unwrap_or(0);
-    let op_text = str_field(obj, "op", where_)?.ok_or(format!("{where_}: op is missing"))?;
+    let op_text =
+        str_field(obj, "op", where_)?.ok_or_else(|| format!("{where_}: op is missing"))?;
     let op = match op_text {
         "SCMP_CMP_EQ" => Op::Eq,
         "SCMP_CMP_NE" => Op::Ne,
@@ -440,12 +445,14 @@ fn parse_condition(v: Option<&Value>, where_: &str) -> Result<Condition, String>
     let Some(v) = v.filter(|v| !v.is_null()) else {
         return Ok(Condition::default());
     };
-    let obj = v.as_object().ok_or(format!("{where_} is not an object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("{where_} is not an object"))?;
     let min_kernel = match str_field(obj, "minKernel", where_)? {
         None => None,
         Some(text) => Some(
             kernel_version(text)
-                .ok_or(format!("{where_}: minKernel '{text}' is not MAJOR.MINOR"))?,
+                .ok_or_else(|| format!("{where_}: minKernel '{text}' is not MAJOR.MINOR"))?,
         ),
     };
     Ok(Condition {
@@ -505,7 +512,7 @@ fn u64_field(obj: &Map<String, Value>, key: &str, where_: &str) -> Result<Option
         Some(v) => v
             .as_u64()
             .map(Some)
-            .ok_or(format!("{where_}: {key} is not an unsigned 64-bit integer")),
+            .ok_or_else(|| format!("{where_}: {key} is not an unsigned 64-bit integer")),
     }
 }
 
@@ -515,9 +522,9 @@ fn str_list(obj: &Map<String, Value>, key: &str, where_: &str) -> Result<Vec<Str
         Some(Value::Array(items)) => items
             .iter()
             .map(|i| {
-                i.as_str().map(str::to_string).ok_or(format!(
-                    "{where_}: {key} holds a value that is not a string"
-                ))
+                i.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("{where_}: {key} holds a value that is not a string"))
             })
             .collect(),
         Some(_) => Err(format!("{where_}: {key} is not a list")),

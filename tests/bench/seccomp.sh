@@ -85,6 +85,10 @@
 #              (G is made once before timing and joined by every run, below
 #              the script's own cgroup, as bench.sh's join rows do; /oci.json
 #              is OCI.json copied into ROOTFS)
+#      ours --bpf  the same chain with `seccompctl --bpf /ours.bpf --caps
+#              LIST --nnp`: the program --dump-raw wrote (OURS.bpf, the file
+#              bwrap's row loads), read and loaded as it is, no profile to
+#              parse and compile: bwrap's work, like with like
 #      crun    crun --root STATE --cgroup-manager=disabled run --bundle B ID,
 #              B = `crun spec` with args /bin/true, no terminal, ROOTFS
 #              read-only, capabilities LIST (bounding, effective, permitted;
@@ -653,6 +657,11 @@ def chain(a):
             checks.append("%s %.2fx %s" % (k, q, "met" if q > 1 else "MISSED"))
         else:
             missing.append(k)
+    if "bwrap" in m and "ours_bpf" in m:
+        # Like with like: both load the program --dump-raw wrote.
+        q = m["bwrap"] / m["ours_bpf"]
+        print("bwrap/ours --bpf = %.2fx" % q)
+        checks.append("bwrap/ours --bpf %.2fx %s" % (q, "met" if q > 1 else "MISSED"))
     print("target (faster than crun run with the same profile and caps and than bwrap --seccomp with our"
           " dumped filter): %s%s" % (", ".join(checks) or "nothing to compare with",
                                      "; not measured: " + ", ".join(missing) if missing else ""))
@@ -710,6 +719,7 @@ else
     ln -s busybox "$ROOTFS/bin/true"
 fi
 cp -- "$OCI" "$ROOTFS/oci.json"
+cp -- "$TMP/ours.bpf" "$ROOTFS/ours.bpf"
 
 # RUN_IN: as bench.sh, a private mount namespace without cgroup2 for crun on
 # a hybrid host whose cgroup2 has controllers.
@@ -809,6 +819,9 @@ add $S floor floor "busybox true (floor)" "${T[@]}"
 add $S ours ours "${BACK:+[sysloop -m] }${CG_LABEL}unshare-rs -- pivot -- seccompctl" \
     "${BACK[@]}" "${CG[@]}" "$UNSHARE_RS" -fpnumi -- "$PIVOT" "$ROOTFS" -- \
     "$SECCOMPCTL" --profile /oci.json --caps "$CAPS" --nnp -- /bin/true
+add $S ours_bpf ours "  the same with seccompctl --bpf (the dumped program)" \
+    "${BACK[@]}" "${CG[@]}" "$UNSHARE_RS" -fpnumi -- "$PIVOT" "$ROOTFS" -- \
+    "$SECCOMPCTL" --bpf /ours.bpf --caps "$CAPS" --nnp -- /bin/true
 add $S ours_nosec ours "  the same without seccompctl" \
     "${BACK[@]}" "${CG[@]}" "$UNSHARE_RS" -fpnumi -- "$PIVOT" "$ROOTFS" -- /bin/true
 (( ${#CG[@]} )) && add $S ours_nocg ours "  the same without cgctl (bwrap's work)" \

@@ -882,3 +882,49 @@ fn the_carried_seccompctl_cannot_be_overwritten_from_inside() {
     assert!(plain.open, "{}", plain.line);
     assert_eq!(std::fs::read(&host_binary).unwrap(), before);
 }
+
+/// `--new-session`: the program leads a session of its own, so it has no
+/// controlling terminal to push input into (TIOCSTI, CVE-2017-5226).
+#[test]
+fn new_session_makes_the_program_a_session_leader() {
+    // Field 6 of /proc/PID/stat is the session id; a leader's is its pid.
+    let script = "set -- $(cut -d' ' -f1,6 /proc/$$/stat); echo $1 $2";
+    let ids = |out: &Out| -> (String, String) {
+        let words: Vec<String> = out.stdout.split_whitespace().map(str::to_string).collect();
+        (words[0].clone(), words[1].clone())
+    };
+    let (pid, sid) = ids(&seccompctl(&["--new-session", "--", "/bin/sh", "-c", script]).ok());
+    assert_eq!(pid, sid, "not a session leader under --new-session");
+    let (pid, sid) = ids(&seccompctl(&["--nnp", "--", "/bin/sh", "-c", script]).ok());
+    assert_ne!(
+        pid, sid,
+        "a session leader without --new-session: the check proves nothing"
+    );
+}
+
+/// `--dump-raw FILE` then `--bpf FILE`: the same program, loaded without a
+/// profile to read; a file that is no program is refused before anything
+/// changes.
+#[test]
+fn a_dumped_program_loads_with_bpf() {
+    let dir = TempDir::new("seccompctl-bpf");
+    let program = dir.str("deny-uname.bpf");
+    seccompctl(&["--deny", "uname", "--dump-raw", &program]).ok();
+    let out = seccompctl(&["--bpf", &program, "--", "/bin/uname"]);
+    assert_ne!(out.status, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("Operation not permitted"),
+        "{}",
+        out.stderr
+    );
+    seccompctl(&["--bpf", &program, "--", "/bin/true"]).ok();
+    let torn = dir.str("torn.bpf");
+    std::fs::write(&torn, &std::fs::read(&program).unwrap()[..12]).unwrap();
+    let out = seccompctl(&["--bpf", &torn, "--", "/bin/true"]);
+    assert_eq!(out.status, 125, "{out:?}");
+    assert!(
+        out.stderr.contains("whole number of instructions"),
+        "{}",
+        out.stderr
+    );
+}
