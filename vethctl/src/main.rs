@@ -1,17 +1,211 @@
-//! vethctl: wire a container's network namespace with a veth pair as a
-//! chain step (issue 10). Not built yet: only the netlink encoding exists.
+//! vethctl: wire a container's network namespace with a veth pair
+//! (addresses, routes, lo, a bridge), then exec the rest of the argv. See
+//! README.md.
 
-#[allow(dead_code)]
+#[allow(dead_code)] // a few builders and reply fields are for later steps
 mod netlink;
+mod options;
+mod sock;
+mod wire;
 
-use chain::{Error, cli};
+use chain::cli;
+use chain::exec::{self, Program};
+use chain::{Error, Result, outside, sys, trace};
+use options::{Options, PROG, Target};
+use std::convert::Infallible;
+use std::os::fd::{FromRawFd, OwnedFd};
 
-const PROG: &str = "vethctl";
+macro_rules! usage {
+    () => {
+        "usage: vethctl [--pid PID | --netns NAME | --netns-path FILE] [--addr CIDR]... [--host-addr CIDR]... [options] [--] [program...]"
+    };
+}
+
+const HELP: &str = concat!(
+    usage!(),
+    "
+
+Create a veth pair between this network namespace (the host end) and a
+container's (the container end), configure both ends, then exec PROGRAM.
+
+In a chain, before unshare-rs: a helper stays in this namespace and wires
+the one unshare-rs -n creates:
+
+    vethctl --addr 10.0.0.2/24 --host-addr 10.0.0.1/24 --gateway 10.0.0.1 -- unshare-rs -fpnumi -- pivot ./rootfs -- sh
+
+Target (default: the namespace the next unshare-rs -n creates):
+      --pid PID           the network namespace of process PID
+      --netns NAME        /run/netns/NAME (iproute2's ip netns)
+      --netns-path FILE   a namespace file (/proc/PID/ns/net, a bind mount)
+                          with a target, PROGRAM is optional: vethctl wires
+                          and exits 0
+Container end:
+      --name NAME         its name (default eth0)
+      --addr CIDR         an address (repeatable; IPv4 or IPv6, IPv6 usable
+                          at once: no duplicate address detection)
+      --gateway IP        the default route (one per family)
+      --route CIDR[,via=IP]
+                          another route, through IP or on the link
+      --mac MAC           its MAC address
+      --no-lo             leave lo down (default: up)
+Both ends:
+      --mtu N             the MTU of both ends (and of a new bridge)
+Host end:
+      --host-name NAME    its name (default: veth and 8 random hex digits)
+      --host-addr CIDR    an address (repeatable)
+      --host-mac MAC      its MAC address
+      --bridge NAME       attach it to the bridge NAME, created and brought
+                          up when missing (containers on one bridge reach
+                          each other and the bridge's address)
+      --bridge-addr CIDR  the address of a bridge vethctl creates
+Output:
+      --info-fd FD        write one JSON object (names, indexes, MACs,
+                          addresses, namespace inodes) to FD, then close it
+  -v, --verbose           trace every step to stderr (CHAIN_TRACE=1 traces
+                          every tool of a chain)
+  -h, --help              show this help;  -V, --version  show the version
+
+Nothing is left half-done: if a step fails, the pair (and a bridge this run
+created) is removed before the error is printed. When the container's
+namespace goes, the kernel removes its pair. A veth to the host needs
+CAP_NET_ADMIN in the host's namespace; without privileges, use user-mode
+networking (pasta).
+
+Exit status: 125 vethctl failed, 126 PROGRAM cannot be executed, 127
+PROGRAM not found; otherwise PROGRAM's status (vethctl does not wait).
+"
+);
 
 fn main() {
-    cli::main(PROG, || {
-        Err(Error::msg(
-            "not built yet: only its netlink encoding exists (issue 10)",
-        ))
+    cli::tool(
+        PROG,
+        HELP,
+        env!("CARGO_PKG_VERSION"),
+        options::parse,
+        |opts| run(*opts),
+    )
+}
+
+fn run(opts: Options) -> Result<Infallible> {
+    if opts.verbose {
+        trace::enable();
+    }
+    // The program is found before anything is created: a typo is 127 and
+    // leaves no link behind.
+    let program = if opts.argv.is_empty() {
+        None
+    } else {
+        Some(exec::resolve(opts.argv.clone())?)
+    };
+    // The report fd is taken now (close-on-exec), so that it never reaches
+    // the program.
+    let info = match opts.info_fd {
+        Some(fd) => Some(take_fd(fd)?),
+        None => None,
+    };
+
+    match &opts.target {
+        Target::Path(path) => {
+            let target = open_netns(path)?;
+            let report = wire::wire(&opts, &target)?;
+            if let Some(fd) = info {
+                write_report(fd, &report)?;
+            }
+            match program {
+                Some(p) => Err(p.exec()),
+                None => cli::exit(0),
+            }
+        }
+        Target::Chain => {
+            // The helper stays in this network namespace: the pair needs
+            // both namespaces, and only from here is the host's reachable
+            // once unshare-rs has made the new one.
+            let helper = outside::fork_helper(move |pid| {
+                let target = open_netns(std::path::Path::new(&format!("/proc/{pid}/ns/net")))?;
+                let report = wire::wire(&opts, &target)?;
+                if let Some(fd) = info {
+                    write_report(fd, &report)?;
+                }
+                Ok(())
+            })?;
+            helper.hand_down()?;
+            Err(program.map_or_else(|| Error::msg("no program"), Program::exec))
+        }
+    }
+}
+
+/// An inherited fd, made close-on-exec and owned.
+fn take_fd(fd: i32) -> Result<OwnedFd> {
+    sys(
+        "fcntl",
+        format_args!("{fd} F_SETFD FD_CLOEXEC (--info-fd)"),
+        || {
+            // SAFETY: only changes the flags of a number the caller named.
+            nix::errno::Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) })
+                .map(drop)
+        },
+    )
+    .map_err(|e| e.with_hint("--info-fd names an fd the caller opened, e.g. 3>report.json"))?;
+    // SAFETY: the fd is open (fcntl succeeded) and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn open_netns(path: &std::path::Path) -> Result<OwnedFd> {
+    let fd = sys("open", path.display(), || {
+        nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+    })?;
+    // A network namespace, not just any file (NS_GET_NSTYPE, 4.11).
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: an ioctl without arguments on our fd.
+    let kind = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&fd), NS_GET_NSTYPE as _) };
+    if kind != libc::CLONE_NEWNET {
+        return Err(Error::msg(format!(
+            "{}: not a network namespace",
+            path.display()
+        )));
+    }
+    Ok(fd)
+}
+
+fn write_report(fd: OwnedFd, report: &wire::Report) -> Result<()> {
+    let mut text = report.to_json().to_string();
+    text.push('\n');
+    sys("write", "--info-fd", || {
+        nix::unistd::write(&fd, text.as_bytes()).map(drop)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn help_mentions_every_option() {
+        for opt in [
+            "--pid",
+            "--netns",
+            "--netns-path",
+            "--name",
+            "--addr",
+            "--gateway",
+            "--route",
+            "--mac",
+            "--no-lo",
+            "--mtu",
+            "--host-name",
+            "--host-addr",
+            "--host-mac",
+            "--bridge",
+            "--bridge-addr",
+            "--info-fd",
+            "--verbose",
+            "--help",
+            "--version",
+        ] {
+            assert!(super::HELP.contains(opt), "{opt} missing from --help");
+        }
+        assert!(super::HELP.starts_with(usage!()));
+    }
 }

@@ -1,0 +1,298 @@
+//! Command-line parsing for vethctl. No syscalls happen here.
+
+use crate::netlink::{Cidr, IfName, Mac};
+use chain::cli::value;
+use chain::{Error, Result};
+use lexopt::Arg::{Long, Short, Value};
+use std::ffi::OsString;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+pub const PROG: &str = "vethctl";
+
+/// Where the container end goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The network namespace the next `unshare-rs -n` creates (a helper
+    /// wires it from outside, through the outside-step protocol).
+    Chain,
+    /// A namespace file: /proc/PID/ns/net, /run/netns/NAME, a bind mount.
+    Path(PathBuf),
+}
+
+/// An extra route of the container end: `CIDR[,via=IP]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub dst: Cidr,
+    pub via: Option<IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct End {
+    pub name: Option<IfName>,
+    pub addrs: Vec<Cidr>,
+    pub mac: Option<Mac>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    pub target: Target,
+    pub container: End,
+    pub host: End,
+    pub gateways: Vec<IpAddr>,
+    pub routes: Vec<Route>,
+    pub mtu: Option<u32>,
+    pub lo: bool,
+    pub bridge: Option<IfName>,
+    pub bridge_addrs: Vec<Cidr>,
+    pub info_fd: Option<i32>,
+    pub verbose: bool,
+    pub argv: Vec<OsString>,
+}
+
+pub type Parsed = chain::cli::Parsed<Box<Options>>;
+
+fn route(text: &str) -> std::result::Result<Route, String> {
+    let (dst, via) = match text.split_once(",via=") {
+        Some((d, v)) => (
+            d,
+            Some(
+                v.parse::<IpAddr>()
+                    .map_err(|_| format!("'{v}' is not an IP address"))?,
+            ),
+        ),
+        None => (text, None),
+    };
+    let dst: Cidr = dst.parse()?;
+    if let Some(v) = via
+        && v.is_ipv4() != dst.addr.is_ipv4()
+    {
+        return Err(format!(
+            "the gateway {v} is not of the destination's family"
+        ));
+    }
+    Ok(Route { dst, via })
+}
+
+pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
+    let usage = |e: lexopt::Error| Error::usage(PROG, e);
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut target: Option<Target> = None;
+    let mut set_target = |t: Target| -> Result<()> {
+        if target.replace(t).is_some() {
+            return Err(Error::usage(
+                PROG,
+                "give one of --pid, --netns and --netns-path",
+            ));
+        }
+        Ok(())
+    };
+    let empty = End {
+        name: None,
+        addrs: Vec::new(),
+        mac: None,
+    };
+    let mut o = Options {
+        target: Target::Chain,
+        container: empty.clone(),
+        host: empty,
+        gateways: Vec::new(),
+        routes: Vec::new(),
+        mtu: None,
+        lo: true,
+        bridge: None,
+        bridge_addrs: Vec::new(),
+        info_fd: None,
+        verbose: false,
+        argv: Vec::new(),
+    };
+    while let Some(arg) = parser.next().map_err(usage)? {
+        match arg {
+            Long("pid") => {
+                let pid: u32 = value(PROG, "--pid", parser.value().map_err(usage)?)?;
+                set_target(Target::Path(PathBuf::from(format!("/proc/{pid}/ns/net"))))?;
+            }
+            Long("netns") => {
+                let name: String = value(PROG, "--netns", parser.value().map_err(usage)?)?;
+                if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+                    return Err(Error::usage(
+                        PROG,
+                        format!(
+                            "--netns: '{name}' is not a name in /run/netns (use --netns-path for a file)"
+                        ),
+                    ));
+                }
+                set_target(Target::Path(PathBuf::from(format!("/run/netns/{name}"))))?;
+            }
+            Long("netns-path") => set_target(Target::Path(parser.value().map_err(usage)?.into()))?,
+            Long("name") => {
+                o.container.name = Some(value(PROG, "--name", parser.value().map_err(usage)?)?)
+            }
+            Long("addr") => {
+                o.container
+                    .addrs
+                    .push(value(PROG, "--addr", parser.value().map_err(usage)?)?)
+            }
+            Long("mac") => {
+                o.container.mac = Some(value(PROG, "--mac", parser.value().map_err(usage)?)?)
+            }
+            Long("gateway") => {
+                o.gateways
+                    .push(value(PROG, "--gateway", parser.value().map_err(usage)?)?)
+            }
+            Long("route") => {
+                let text: String = value(PROG, "--route", parser.value().map_err(usage)?)?;
+                o.routes.push(
+                    route(&text)
+                        .map_err(|e| Error::usage(PROG, format!("--route: '{text}': {e}")))?,
+                );
+            }
+            Long("mtu") => {
+                let mtu: u32 = value(PROG, "--mtu", parser.value().map_err(usage)?)?;
+                if !(68..=65535).contains(&mtu) {
+                    return Err(Error::usage(PROG, format!("--mtu: {mtu} is not 68..65535")));
+                }
+                o.mtu = Some(mtu);
+            }
+            Long("no-lo") => o.lo = false,
+            Long("host-name") => {
+                o.host.name = Some(value(PROG, "--host-name", parser.value().map_err(usage)?)?)
+            }
+            Long("host-addr") => {
+                o.host
+                    .addrs
+                    .push(value(PROG, "--host-addr", parser.value().map_err(usage)?)?)
+            }
+            Long("host-mac") => {
+                o.host.mac = Some(value(PROG, "--host-mac", parser.value().map_err(usage)?)?)
+            }
+            Long("bridge") => {
+                o.bridge = Some(value(PROG, "--bridge", parser.value().map_err(usage)?)?)
+            }
+            Long("bridge-addr") => o.bridge_addrs.push(value(
+                PROG,
+                "--bridge-addr",
+                parser.value().map_err(usage)?,
+            )?),
+            Long("info-fd") => {
+                o.info_fd = Some(value(PROG, "--info-fd", parser.value().map_err(usage)?)?)
+            }
+            Short('v') | Long("verbose") => o.verbose = true,
+            Short('h') | Long("help") => return Ok(Parsed::Help),
+            Short('V') | Long("version") => return Ok(Parsed::Version),
+            Value(first) => {
+                o.argv.push(first);
+                o.argv.extend(parser.raw_args().map_err(usage)?);
+            }
+            other => return Err(usage(other.unexpected())),
+        }
+    }
+    o.target = target.unwrap_or(Target::Chain);
+    if o.target == Target::Chain && o.argv.is_empty() {
+        return Err(Error::usage(
+            PROG,
+            "no program: without --pid, --netns or --netns-path the container end goes into the namespace the next unshare-rs -n creates",
+        ));
+    }
+    if !o.bridge_addrs.is_empty() && o.bridge.is_none() {
+        return Err(Error::usage(PROG, "--bridge-addr needs --bridge"));
+    }
+    if o.bridge.is_some() && !o.host.addrs.is_empty() {
+        return Err(Error::usage(
+            PROG,
+            "--host-addr goes on the host end, which a bridge port does not use: give --bridge-addr",
+        ));
+    }
+    for family_v4 in [true, false] {
+        if o.gateways
+            .iter()
+            .filter(|g| g.is_ipv4() == family_v4)
+            .count()
+            > 1
+        {
+            return Err(Error::usage(
+                PROG,
+                "--gateway: one default route per family",
+            ));
+        }
+    }
+    Ok(Parsed::Run(Box::new(o)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chain::cli::{parse_error, parse_run};
+
+    fn run(args: &[&str]) -> Options {
+        *parse_run(parse, args)
+    }
+
+    #[test]
+    fn the_articles_wiring_in_one_line() {
+        let o = run(&[
+            "--netns",
+            "c1",
+            "--addr",
+            "10.0.0.2/24",
+            "--addr",
+            "fd00::2/64",
+            "--host-addr",
+            "10.0.0.1/24",
+            "--gateway",
+            "10.0.0.1",
+            "--route",
+            "192.168.0.0/16,via=10.0.0.1",
+            "--mtu",
+            "1400",
+        ]);
+        assert_eq!(o.target, Target::Path("/run/netns/c1".into()));
+        assert_eq!(o.container.addrs.len(), 2);
+        assert_eq!(o.routes[0].via, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(o.mtu, Some(1400));
+        assert!(o.lo);
+        assert!(o.argv.is_empty());
+        let o = run(&["--addr", "10.0.0.2/24", "--", "unshare-rs", "-n", "sh"]);
+        assert_eq!(o.target, Target::Chain);
+        assert_eq!(o.argv, ["unshare-rs", "-n", "sh"]);
+        assert_eq!(
+            run(&["--pid", "42"]).target,
+            Target::Path("/proc/42/ns/net".into())
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        for args in [
+            &["--netns", "c", "--name", "abcdefghijklmnop"][..],
+            &["--netns", "c", "--addr", "10.0.0.300/24"],
+            &["--netns", "c", "--addr", "10.0.0.1/33"],
+            &["--netns", "c", "--mac", "01:00:00:00:00:01"],
+            &["--netns", "c", "--pid", "1"],
+            &["--netns", "../x"],
+            &["--addr", "10.0.0.2/24"],
+            &["--netns", "c", "--bridge-addr", "10.0.0.1/24"],
+            &[
+                "--netns",
+                "c",
+                "--bridge",
+                "br0",
+                "--host-addr",
+                "10.0.0.1/24",
+            ],
+            &[
+                "--netns",
+                "c",
+                "--gateway",
+                "10.0.0.1",
+                "--gateway",
+                "10.0.0.2",
+            ],
+            &["--netns", "c", "--route", "10.1.0.0/16,via=fd00::1"],
+            &["--netns", "c", "--mtu", "10"],
+        ] {
+            let e = parse_error(parse, args);
+            assert!(e.contains("see 'vethctl --help'"), "{args:?}: {e}");
+        }
+    }
+}

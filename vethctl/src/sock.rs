@@ -1,0 +1,160 @@
+//! One rtnetlink socket of one network namespace: a request and its answer,
+//! with the kernel's extended-ack text in errors. A netlink socket belongs
+//! to the namespace it was created in, so each namespace gets its own.
+
+use crate::netlink::{self, IfName, Mac, Reply};
+use chain::{Error, Result, sys};
+use nix::errno::Errno;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+pub struct Nl {
+    fd: OwnedFd,
+    seq: u32,
+}
+
+/// A link as GETLINK reports it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub ifindex: u32,
+    pub name: String,
+    pub mac: Option<Mac>,
+    pub mtu: Option<u32>,
+}
+
+const NETLINK_EXT_ACK: libc::c_int = 11;
+const NETLINK_CAP_ACK: libc::c_int = 10;
+
+fn setsockopt_one(fd: &OwnedFd, opt: libc::c_int) -> nix::Result<()> {
+    let one: libc::c_int = 1;
+    // SAFETY: an int option on a socket we own.
+    Errno::result(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_NETLINK,
+            opt,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+}
+
+impl Nl {
+    /// A socket in the calling thread's network namespace.
+    pub fn open(where_: &str) -> Result<Nl> {
+        let fd = sys(
+            "socket",
+            format_args!("AF_NETLINK NETLINK_ROUTE ({where_})"),
+            || {
+                // SAFETY: a new socket; owned at once.
+                Errno::result(unsafe {
+                    libc::socket(
+                        libc::AF_NETLINK,
+                        libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+                        libc::NETLINK_ROUTE,
+                    )
+                })
+                .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+            },
+        )?;
+        // The kernel's reason in words, and errors without the echoed request.
+        let _ = setsockopt_one(&fd, NETLINK_EXT_ACK);
+        let _ = setsockopt_one(&fd, NETLINK_CAP_ACK);
+        Ok(Nl { fd, seq: 0 })
+    }
+
+    fn send(&self, msg: &[u8]) -> nix::Result<()> {
+        // SAFETY: sends our buffer; the kernel's address is the default (pid 0).
+        let n = Errno::result(unsafe {
+            libc::send(self.fd.as_raw_fd(), msg.as_ptr().cast(), msg.len(), 0)
+        })?;
+        if n as usize == msg.len() {
+            Ok(())
+        } else {
+            Err(Errno::EIO)
+        }
+    }
+
+    /// The replies to `seq`, until its ack, error or link answer.
+    fn answer(&self, seq: u32) -> std::result::Result<Reply, (Errno, Option<String>)> {
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            // SAFETY: receives into our buffer.
+            let n =
+                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
+            if n < 0 {
+                let e = Errno::last();
+                if e == Errno::EINTR {
+                    continue;
+                }
+                return Err((e, None));
+            }
+            let replies =
+                netlink::parse_replies(&buf[..n as usize]).map_err(|m| (Errno::EPROTO, Some(m)))?;
+            for r in replies {
+                match r {
+                    Reply::Ack { seq: s } | Reply::Link { seq: s, .. } if s == seq => return Ok(r),
+                    Reply::Error {
+                        seq: s,
+                        errno,
+                        message,
+                        ..
+                    } if s == seq => {
+                        return Err((Errno::from_raw(errno), message));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// Sends one request built for the next sequence number and waits for
+    /// its answer; `op` and `object` name it in traces and errors.
+    pub fn request(
+        &mut self,
+        op: &str,
+        object: &str,
+        build: impl FnOnce(u32) -> Vec<u8>,
+    ) -> Result<Reply> {
+        self.seq += 1;
+        let seq = self.seq;
+        let msg = build(seq);
+        let mut text = None;
+        let result = sys(op, object, || {
+            self.send(&msg)?;
+            self.answer(seq).map_err(|(e, m)| {
+                text = m;
+                e
+            })
+        });
+        result.map_err(|e| match text {
+            Some(t) => e.with_hint(t),
+            None => e,
+        })
+    }
+
+    /// The link named `name`, or None when this namespace has none.
+    pub fn link(&mut self, name: &IfName) -> Result<Option<Link>> {
+        match self.request("RTM_GETLINK", name.as_str(), |seq| {
+            netlink::get_link_by_name(seq, name)
+        }) {
+            Ok(Reply::Link {
+                ifindex,
+                name,
+                mac,
+                mtu,
+                ..
+            }) => Ok(Some(Link {
+                ifindex,
+                name,
+                mac,
+                mtu,
+            })),
+            Ok(_) => Err(Error::msg(format!(
+                "RTM_GETLINK {name}: the kernel answered with no link"
+            ))),
+            Err(e) if e.errno == Some(Errno::ENODEV) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}

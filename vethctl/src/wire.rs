@@ -1,0 +1,380 @@
+//! The wiring: a veth pair whose container end is born inside the target
+//! namespace (no move, so nothing is flushed and no ifindex changes), the
+//! host end configured from here, the container end from inside, and on
+//! any failure the pair (and a bridge this run made) removed again.
+
+use crate::netlink::{self, Cidr, IfName, LinkSpec, Reply, RouteSpec, Scope};
+use crate::options::Options;
+use crate::sock::{Link, Nl};
+use chain::{Error, Result, sys, trace};
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use serde_json::{Value, json};
+use std::os::fd::{AsRawFd, OwnedFd};
+
+/// What was wired, for `--info-fd`.
+pub struct Report {
+    pub host: End,
+    pub container: End,
+    pub bridge: Option<(String, u32, bool)>,
+}
+
+pub struct End {
+    pub link: Link,
+    pub addrs: Vec<Cidr>,
+    pub netns: u64,
+}
+
+impl Report {
+    pub fn to_json(&self) -> Value {
+        let end = |e: &End| {
+            json!({
+                "name": e.link.name,
+                "ifindex": e.link.ifindex,
+                "mac": e.link.mac.map(|m| m.to_string()),
+                "mtu": e.link.mtu,
+                "addresses": e.addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
+                "netns": e.netns,
+            })
+        };
+        json!({
+            "host": end(&self.host),
+            "container": end(&self.container),
+            "bridge": self.bridge.as_ref().map(|(name, ifindex, created)| {
+                json!({"name": name, "ifindex": ifindex, "created": created})
+            }),
+        })
+    }
+}
+
+fn ns_inode(fd: &OwnedFd) -> Result<u64> {
+    sys("fstat", "network namespace", || nix::sys::stat::fstat(fd)).map(|s| s.st_ino)
+}
+
+/// A short unique host-end name: `veth` and 8 hex digits from the kernel's
+/// random bytes (CNI's shape).
+fn host_name() -> Result<IfName> {
+    let mut bytes = [0u8; 4];
+    sys("getrandom", "4 bytes (host end name)", || {
+        // SAFETY: fills our 4-byte buffer.
+        Errno::result(unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), 4, 0) }).map(drop)
+    })?;
+    format!("veth{:08x}", u32::from_ne_bytes(bytes))
+        .parse()
+        .map_err(Error::msg)
+}
+
+fn privilege_hint(e: Error) -> Error {
+    e.with_hint_for(|errno| {
+        (errno == Errno::EPERM).then(|| {
+            "a veth to the host needs CAP_NET_ADMIN in the host's network namespace; without privileges \
+             use user-mode networking (pasta, Debian package passt)"
+                .into()
+        })
+    })
+}
+
+fn add_addr(nl: &mut Nl, link: &Link, cidr: &Cidr) -> Result<()> {
+    let object = format!("{cidr} dev {}", link.name);
+    // IPv6 without duplicate address detection: usable at once.
+    nl.request("RTM_NEWADDR", &object, |seq| {
+        netlink::new_addr(
+            seq,
+            link.ifindex,
+            cidr.addr,
+            cidr.prefix,
+            cidr.addr.is_ipv6(),
+        )
+    })
+    .map(drop)
+}
+
+fn up(nl: &mut Nl, link: &Link) -> Result<()> {
+    nl.request("RTM_NEWLINK", &format!("{} up", link.name), |seq| {
+        netlink::set_up(seq, link.ifindex)
+    })
+    .map(drop)
+}
+
+fn must_find(nl: &mut Nl, name: &IfName) -> Result<Link> {
+    nl.link(name)?.ok_or_else(|| {
+        Error::msg(format!(
+            "RTM_GETLINK {name}: the link just created is not there"
+        ))
+    })
+}
+
+/// Runs `step` inside the network namespace `target`, then comes back.
+fn inside<T>(target: &OwnedFd, step: impl FnOnce() -> Result<T>) -> Result<T> {
+    let own = sys("open", "/proc/self/ns/net", || {
+        nix::fcntl::open(
+            "/proc/self/ns/net",
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+    })?;
+    // The container end is configured from a socket of its own namespace.
+    sys("setns", "CLONE_NEWNET (the container's)", || {
+        nix::sched::setns(target, CloneFlags::CLONE_NEWNET)
+    })
+    .map_err(|e| {
+        e.with_hint_for(|errno| {
+            (errno == Errno::EPERM).then(|| {
+                "entering the container's network namespace needs CAP_SYS_ADMIN over it".into()
+            })
+        })
+    })?;
+    let result = step();
+    // Back, so that a failure can still remove the pair from the host side.
+    sys("setns", "CLONE_NEWNET (back)", || {
+        nix::sched::setns(&own, CloneFlags::CLONE_NEWNET)
+    })?;
+    result
+}
+
+/// What this run created on the host side, removed if a later step fails.
+struct Undo {
+    links: Vec<(u32, String)>,
+}
+
+impl Undo {
+    fn run(&self, nl: &mut Nl) {
+        for (ifindex, name) in self.links.iter().rev() {
+            // Deleting one end of a veth deletes both.
+            let _ = nl.request("RTM_DELLINK", &format!("{name} (undo)"), |seq| {
+                netlink::del_link(seq, *ifindex)
+            });
+        }
+    }
+}
+
+pub fn wire(o: &Options, target: &OwnedFd) -> Result<Report> {
+    let host_netns = {
+        let own = sys("open", "/proc/self/ns/net", || {
+            nix::fcntl::open(
+                "/proc/self/ns/net",
+                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+        })?;
+        ns_inode(&own)?
+    };
+    let container_netns = ns_inode(target)?;
+    if host_netns == container_netns {
+        return Err(Error::msg(
+            "the target is this process's own network namespace: a veth pair needs two",
+        ));
+    }
+    let mut host = Nl::open("host")?;
+    let mut undo = Undo { links: Vec::new() };
+    let result = wire_with(o, target, &mut host, &mut undo, host_netns, container_netns);
+    if result.is_err() {
+        undo.run(&mut host);
+    }
+    result
+}
+
+fn wire_with(
+    o: &Options,
+    target: &OwnedFd,
+    host: &mut Nl,
+    undo: &mut Undo,
+    host_netns: u64,
+    container_netns: u64,
+) -> Result<Report> {
+    let mut bridge = None;
+    if let Some(name) = &o.bridge {
+        let (link, created) = match host.link(name)? {
+            Some(link) => (link, false),
+            None => {
+                host.request("RTM_NEWLINK", &format!("{name} type bridge"), |seq| {
+                    netlink::new_bridge(seq, name, o.mtu)
+                })
+                .map_err(privilege_hint)?;
+                let link = must_find(host, name)?;
+                undo.links.push((link.ifindex, link.name.clone()));
+                for cidr in &o.bridge_addrs {
+                    add_addr(host, &link, cidr)?;
+                }
+                up(host, &link)?;
+                (link, true)
+            }
+        };
+        bridge = Some((link, created));
+    }
+
+    let generated = o.host.name.is_none();
+    let container_name: IfName = match &o.container.name {
+        Some(n) => n.clone(),
+        None => "eth0".parse().map_err(Error::msg)?,
+    };
+    let peer = LinkSpec {
+        name: container_name.clone(),
+        mtu: o.mtu,
+        mac: o.container.mac,
+    };
+    let fd = target.as_raw_fd() as u32;
+    let mut tries = 0;
+    let host_name = loop {
+        let name = match &o.host.name {
+            Some(n) => n.clone(),
+            None => host_name()?,
+        };
+        let spec = LinkSpec {
+            name: name.clone(),
+            mtu: o.mtu,
+            mac: o.host.mac,
+        };
+        let object =
+            format!("{name} type veth peer {container_name} (in the container's namespace)");
+        // The peer is born in the container's namespace: no move, so
+        // nothing of it is flushed and its index stays.
+        match host.request("RTM_NEWLINK", &object, |seq| {
+            netlink::new_veth(seq, &spec, &peer, Some(fd))
+        }) {
+            Ok(_) => break name,
+            Err(e) if generated && e.errno == Some(Errno::EEXIST) && tries < 3 => tries += 1,
+            Err(e) => {
+                return Err(privilege_hint(e).with_hint_for(|errno| {
+                    (errno == Errno::EEXIST).then(|| {
+                        format!("a link named {} or {container_name} exists already (in this or the container's namespace)", spec.name)
+                    })
+                }));
+            }
+        }
+    };
+    let host_link = must_find(host, &host_name)?;
+    undo.links.push((host_link.ifindex, host_link.name.clone()));
+    match &bridge {
+        Some((br, _)) => {
+            host.request(
+                "RTM_NEWLINK",
+                &format!("{} master {}", host_link.name, br.name),
+                |seq| netlink::set_master(seq, host_link.ifindex, br.ifindex),
+            )?;
+        }
+        None => {
+            for cidr in &o.host.addrs {
+                add_addr(host, &host_link, cidr)?;
+            }
+        }
+    }
+    up(host, &host_link)?;
+
+    let container_link = inside(target, || {
+        let mut nl = Nl::open("container")?;
+        let link = must_find(&mut nl, &container_name)?;
+        // Addresses, then up, then routes: a gateway needs its connected route.
+        for cidr in &o.container.addrs {
+            add_addr(&mut nl, &link, cidr)?;
+        }
+        up(&mut nl, &link)?;
+        if o.lo {
+            let lo: IfName = "lo".parse().map_err(Error::msg)?;
+            let lo = must_find(&mut nl, &lo)?;
+            up(&mut nl, &lo)?;
+        }
+        for gw in &o.gateways {
+            // A gateway outside every address's subnet is reached on the link.
+            let onlink = !o.container.addrs.iter().any(|c| covers(c, *gw));
+            let spec = RouteSpec {
+                dst: None,
+                gateway: Some(*gw),
+                oif: Some(link.ifindex),
+                scope: Scope::Universe,
+                onlink,
+            };
+            route(
+                &mut nl,
+                &spec,
+                &format!("default via {gw} dev {}", link.name),
+            )?;
+        }
+        for r in &o.routes {
+            let spec = RouteSpec {
+                dst: Some(r.dst),
+                gateway: r.via,
+                oif: Some(link.ifindex),
+                scope: if r.via.is_some() {
+                    Scope::Universe
+                } else {
+                    Scope::Link
+                },
+                onlink: r
+                    .via
+                    .is_some_and(|v| !o.container.addrs.iter().any(|c| covers(c, v))),
+            };
+            let via = r.via.map(|v| format!(" via {v}")).unwrap_or_default();
+            route(&mut nl, &spec, &format!("{}{via} dev {}", r.dst, link.name))?;
+        }
+        Ok(link)
+    })?;
+    trace::note(format_args!(
+        "wired {} (host, ifindex {}) to {} (container, ifindex {})",
+        host_link.name, host_link.ifindex, container_link.name, container_link.ifindex
+    ));
+    Ok(Report {
+        host: End {
+            link: host_link,
+            addrs: o.host.addrs.clone(),
+            netns: host_netns,
+        },
+        container: End {
+            link: container_link,
+            addrs: o.container.addrs.clone(),
+            netns: container_netns,
+        },
+        bridge: bridge.map(|(l, created)| (l.name, l.ifindex, created)),
+    })
+}
+
+fn route(nl: &mut Nl, spec: &RouteSpec, object: &str) -> Result<()> {
+    // The spec is checked once; with a valid spec the builder cannot fail.
+    netlink::new_route(0, spec).map_err(|e| Error::msg(format!("route {object}: {e}")))?;
+    nl.request("RTM_NEWROUTE", object, |seq| {
+        netlink::new_route(seq, spec).unwrap_or_default()
+    })
+    .map(|_: Reply| ())
+}
+
+/// Whether the subnet of `cidr` holds `ip`.
+fn covers(cidr: &Cidr, ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    match (cidr.addr, ip) {
+        (V4(a), V4(b)) => {
+            let mask = if cidr.prefix == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(cidr.prefix))
+            };
+            u32::from(a) & mask == u32::from(b) & mask
+        }
+        (V6(a), V6(b)) => {
+            let mask = if cidr.prefix == 0 {
+                0
+            } else {
+                u128::MAX << (128 - u32::from(cidr.prefix))
+            };
+            u128::from(a) & mask == u128::from(b) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subnets_hold_their_gateways() {
+        let c: Cidr = "10.0.0.2/24".parse().unwrap();
+        assert!(covers(&c, "10.0.0.1".parse().unwrap()));
+        assert!(!covers(&c, "10.0.1.1".parse().unwrap()));
+        assert!(!covers(&c, "fd00::1".parse().unwrap()));
+        let c6: Cidr = "fd00:1::2/64".parse().unwrap();
+        assert!(covers(&c6, "fd00:1::1".parse().unwrap()));
+        assert!(!covers(&c6, "fd00:2::1".parse().unwrap()));
+        let all: Cidr = "0.0.0.0/0".parse().unwrap();
+        assert!(covers(&all, "192.168.1.1".parse().unwrap()));
+    }
+}
