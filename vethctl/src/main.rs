@@ -104,6 +104,10 @@ fn run(opts: Options) -> Result<Infallible> {
         None => None,
     };
 
+    // Refused early, before a helper is forked and before unshare-rs has
+    // made anything: the pair needs CAP_NET_ADMIN here.
+    require_net_admin()?;
+
     match &opts.target {
         Target::Path(path) => {
             let target = open_netns(path)?;
@@ -132,6 +136,22 @@ fn run(opts: Options) -> Result<Infallible> {
             Err(program.map_or_else(|| Error::msg("no program"), Program::exec))
         }
     }
+}
+
+fn require_net_admin() -> Result<()> {
+    const CAP_NET_ADMIN: u32 = 12;
+    let mut header = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this process
+    let mut data = [0u32; 6];
+    // SAFETY: capget with a v3 header and room for two data structs.
+    let ok =
+        unsafe { libc::syscall(libc::SYS_capget, header.as_mut_ptr(), data.as_mut_ptr()) } == 0;
+    if ok && data[0] & (1 << CAP_NET_ADMIN) == 0 {
+        return Err(Error::msg(
+            "a veth to the host needs CAP_NET_ADMIN in the host's network namespace, which this process lacks; \
+             without privileges use user-mode networking (pasta, Debian package passt)",
+        ));
+    }
+    Ok(())
 }
 
 /// An inherited fd, made close-on-exec and owned.

@@ -51,6 +51,20 @@ fn ns_inode(fd: &OwnedFd) -> Result<u64> {
     sys("fstat", "network namespace", || nix::sys::stat::fstat(fd)).map(|s| s.st_ino)
 }
 
+/// A generated host-end name no link of this namespace has (looked up, so
+/// that an EEXIST later can only mean the container's name).
+fn free_host_name(host: &mut Nl) -> Result<IfName> {
+    for _ in 0..4 {
+        let name = host_name()?;
+        if host.link(&name)?.is_none() {
+            return Ok(name);
+        }
+    }
+    Err(Error::msg(
+        "four random host-end names were all taken: give --host-name",
+    ))
+}
+
 /// A short unique host-end name: `veth` and 8 hex digits from the kernel's
 /// random bytes (CNI's shape).
 fn host_name() -> Result<IfName> {
@@ -203,46 +217,41 @@ fn wire_with(
         bridge = Some((link, created));
     }
 
-    let generated = o.host.name.is_none();
     let container_name: IfName = match &o.container.name {
         Some(n) => n.clone(),
         None => "eth0".parse().map_err(Error::msg)?,
+    };
+    let host_name = match &o.host.name {
+        Some(n) => n.clone(),
+        None => free_host_name(host)?,
     };
     let peer = LinkSpec {
         name: container_name.clone(),
         mtu: o.mtu,
         mac: o.container.mac,
     };
-    let fd = target.as_raw_fd() as u32;
-    let mut tries = 0;
-    let host_name = loop {
-        let name = match &o.host.name {
-            Some(n) => n.clone(),
-            None => host_name()?,
-        };
-        let spec = LinkSpec {
-            name: name.clone(),
-            mtu: o.mtu,
-            mac: o.host.mac,
-        };
-        let object =
-            format!("{name} type veth peer {container_name} (in the container's namespace)");
-        // The peer is born in the container's namespace: no move, so
-        // nothing of it is flushed and its index stays.
-        match host.request("RTM_NEWLINK", &object, |seq| {
-            netlink::new_veth(seq, &spec, &peer, Some(fd))
-        }) {
-            Ok(_) => break name,
-            Err(e) if generated && e.errno == Some(Errno::EEXIST) && tries < 3 => tries += 1,
-            Err(e) => {
-                return Err(privilege_hint(e).with_hint_for(|errno| {
-                    (errno == Errno::EEXIST).then(|| {
-                        format!("a link named {} or {container_name} exists already (in this or the container's namespace)", spec.name)
-                    })
-                }));
-            }
-        }
+    let spec = LinkSpec {
+        name: host_name.clone(),
+        mtu: o.mtu,
+        mac: o.host.mac,
     };
+    let fd = target.as_raw_fd() as u32;
+    let object =
+        format!("{host_name} type veth peer {container_name} (in the container's namespace)");
+    // The peer is born in the container's namespace: no move, so nothing
+    // of it is flushed and its index stays.
+    host.request("RTM_NEWLINK", &object, |seq| {
+        netlink::new_veth(seq, &spec, &peer, Some(fd))
+    })
+    .map_err(|e| {
+        privilege_hint(e).with_hint_for(|errno| {
+            (errno == Errno::EEXIST).then(|| {
+                format!(
+                    "{host_name} exists in this namespace, or {container_name} in the container's"
+                )
+            })
+        })
+    })?;
     let host_link = must_find(host, &host_name)?;
     undo.links.push((host_link.ifindex, host_link.name.clone()));
     match &bridge {
