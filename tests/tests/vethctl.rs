@@ -1051,3 +1051,121 @@ fn routes_gateways_names_and_lo_on_the_container_end() {
     assert_route(&routes(&c, "-6"), "default via fd00:10::1 dev c0");
     lab.finish();
 }
+
+/// The lines of `nft list ruleset` in a namespace.
+fn ruleset(ns: &str) -> String {
+    run(&mut in_netns(
+        As::Root,
+        ns,
+        &["nft", "list", "ruleset"],
+        &[],
+    ))
+    .ok()
+    .stdout
+}
+
+/// `--nat`: a container on a bridge reaches an "outside" namespace that has
+/// no route back to the bridge's subnet, only because its traffic is
+/// masqueraded (Docker's default bridge); `--remove-bridge` takes the
+/// bridge and its NAT table away again.
+#[test]
+fn nat_lets_a_bridge_reach_beyond_the_host_and_remove_bridge_undoes_it() {
+    if !have("nft") {
+        skip("nft (Debian package nftables) is missing: the ruleset cannot be read");
+        return;
+    }
+    let mut lab = Lab::new("nat");
+    let [outside, c1, c2] = ["out", "c1", "c2"].map(|r| lab.netns(r));
+    // The way out of the host: a plain pair to the outside namespace.
+    lab.wire(&[
+        "--netns",
+        &outside,
+        "--name",
+        "up0",
+        "--addr",
+        "192.168.77.2/24",
+        "--host-name",
+        "uplink0",
+        "--host-addr",
+        "192.168.77.1/24",
+    ]);
+    // Without NAT: the outside has no route back to 10.0.9.0/24.
+    lab.wire(&[
+        "--netns",
+        &c1,
+        "--addr",
+        "10.0.9.2/24",
+        "--gateway",
+        "10.0.9.1",
+        "--bridge",
+        "br-plain",
+        "--bridge-addr",
+        "10.0.9.1/24",
+    ]);
+    assert_no_ping(&c1, "192.168.77.2");
+
+    let first = lab.wire(&[
+        "--netns",
+        &c2,
+        "--addr",
+        "10.0.8.2/24",
+        "--gateway",
+        "10.0.8.1",
+        "--bridge",
+        "br-nat",
+        "--bridge-addr",
+        "10.0.8.1/24",
+        "--nat",
+    ]);
+    assert_eq!(first["bridge"]["created"], true, "{first}");
+    assert_pings(&c2, "192.168.77.2");
+    let rules = ruleset(&lab.host);
+    assert!(rules.contains("table ip vethctl-br-nat"), "{rules}");
+    assert!(
+        rules.contains("ip saddr 10.0.8.0/24 oifname != \"br-nat\" masquerade"),
+        "{rules}"
+    );
+    let forward = run(&mut lab.cmd(As::Root, &["cat", "/proc/sys/net/ipv4/ip_forward"])).ok();
+    assert_eq!(forward.stdout.trim(), "1");
+
+    // A second container on the same bridge shares the table.
+    let c3 = lab.netns("c3");
+    lab.wire(&[
+        "--netns",
+        &c3,
+        "--addr",
+        "10.0.8.3/24",
+        "--gateway",
+        "10.0.8.1",
+        "--bridge",
+        "br-nat",
+        "--nat",
+    ]);
+    assert_pings(&c3, "192.168.77.2");
+    assert_eq!(
+        ruleset(&lab.host).matches("masquerade").count(),
+        1,
+        "{}",
+        ruleset(&lab.host)
+    );
+
+    let out = lab.vethctl(&["--remove-bridge", "br-nat"]);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        !ruleset(&lab.host).contains("vethctl-br-nat"),
+        "{}",
+        ruleset(&lab.host)
+    );
+    assert!(
+        !links(&lab.host).iter().any(|l| l.name == "br-nat"),
+        "the bridge is still there"
+    );
+    let again = lab.vethctl(&["--remove-bridge", "br-nat"]);
+    assert_eq!(again.status, 125, "{again:?}");
+    assert!(
+        again.stderr.contains("no link named br-nat"),
+        "{}",
+        again.stderr
+    );
+    lab.finish();
+}

@@ -4,6 +4,7 @@
 
 #[allow(dead_code)] // a few builders and reply fields are for later steps
 mod netlink;
+mod nft;
 mod options;
 mod sock;
 mod wire;
@@ -58,6 +59,13 @@ Host end:
                           up when missing (containers on one bridge reach
                           each other and the bridge's address)
       --bridge-addr CIDR  the address of a bridge vethctl creates
+      --nat               the bridge's containers reach beyond the host, as on
+                          Docker's default bridge: forwarding on, and the
+                          bridge's IPv4 subnet masqueraded when it leaves
+                          through another interface (nf_tables table
+                          ip vethctl-BRIDGE, shared by the bridge's containers)
+      --remove-bridge NAME
+                          remove the bridge NAME and its NAT table, and exit
 Output:
       --info-fd FD        write one JSON object (names, indexes, MACs,
                           addresses, namespace inodes) to FD, then close it
@@ -107,6 +115,10 @@ fn run(opts: Options) -> Result<Infallible> {
     // Refused early, before a helper is forked and before unshare-rs has
     // made anything: the pair needs CAP_NET_ADMIN here.
     require_net_admin()?;
+    if let Some(name) = &opts.remove_bridge {
+        wire::remove_bridge(name)?;
+        cli::exit(0);
+    }
 
     match &opts.target {
         Target::Path(path) => {
@@ -219,6 +231,8 @@ mod tests {
             "--host-mac",
             "--bridge",
             "--bridge-addr",
+            "--nat",
+            "--remove-bridge",
             "--info-fd",
             "--verbose",
             "--help",

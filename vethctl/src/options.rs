@@ -45,6 +45,9 @@ pub struct Options {
     pub lo: bool,
     pub bridge: Option<IfName>,
     pub bridge_addrs: Vec<Cidr>,
+    pub nat: bool,
+    /// `--remove-bridge NAME`: remove a bridge and its NAT table, nothing else.
+    pub remove_bridge: Option<IfName>,
     pub info_fd: Option<i32>,
     pub verbose: bool,
     pub argv: Vec<OsString>,
@@ -102,6 +105,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         lo: true,
         bridge: None,
         bridge_addrs: Vec::new(),
+        nat: false,
+        remove_bridge: None,
         info_fd: None,
         verbose: false,
         argv: Vec::new(),
@@ -174,6 +179,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                 "--bridge-addr",
                 parser.value().map_err(usage)?,
             )?),
+            Long("nat") => o.nat = true,
+            Long("remove-bridge") => {
+                o.remove_bridge = Some(value(
+                    PROG,
+                    "--remove-bridge",
+                    parser.value().map_err(usage)?,
+                )?)
+            }
             Long("info-fd") => {
                 o.info_fd = Some(value(PROG, "--info-fd", parser.value().map_err(usage)?)?)
             }
@@ -187,7 +200,28 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             other => return Err(usage(other.unexpected())),
         }
     }
+    if o.remove_bridge.is_some() {
+        let alone = target.is_none()
+            && o.container.addrs.is_empty()
+            && o.host.addrs.is_empty()
+            && o.bridge.is_none()
+            && !o.nat
+            && o.argv.is_empty();
+        if !alone {
+            return Err(Error::usage(
+                PROG,
+                "--remove-bridge NAME goes alone (with -v at most)",
+            ));
+        }
+        return Ok(Parsed::Run(Box::new(o)));
+    }
     o.target = target.unwrap_or(Target::Chain);
+    if o.nat && o.bridge.is_none() {
+        return Err(Error::usage(
+            PROG,
+            "--nat masquerades a bridge's IPv4 subnet, as on Docker's docker0: give --bridge NAME (and --bridge-addr CIDR where vethctl creates it)",
+        ));
+    }
     if o.target == Target::Chain && o.argv.is_empty() {
         return Err(Error::usage(
             PROG,

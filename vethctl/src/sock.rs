@@ -40,18 +40,23 @@ fn setsockopt_one(fd: &OwnedFd, opt: libc::c_int) -> nix::Result<()> {
 }
 
 impl Nl {
-    /// A socket in the calling thread's network namespace.
+    /// A NETLINK_ROUTE socket in the calling thread's network namespace.
     pub fn open(where_: &str) -> Result<Nl> {
+        Nl::open_protocol(libc::NETLINK_ROUTE, "NETLINK_ROUTE", where_)
+    }
+
+    /// A netlink socket of `protocol` (NETLINK_NETFILTER for nf_tables).
+    pub fn open_protocol(protocol: libc::c_int, shown: &str, where_: &str) -> Result<Nl> {
         let fd = sys(
             "socket",
-            format_args!("AF_NETLINK NETLINK_ROUTE ({where_})"),
+            format_args!("AF_NETLINK {shown} ({where_})"),
             || {
                 // SAFETY: a new socket; owned at once.
                 Errno::result(unsafe {
                     libc::socket(
                         libc::AF_NETLINK,
                         libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                        libc::NETLINK_ROUTE,
+                        protocol,
                     )
                 })
                 .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
@@ -126,6 +131,27 @@ impl Nl {
                 text = m;
                 e
             })
+        });
+        result.map_err(|e| match text {
+            Some(t) => e.with_hint(t),
+            None => e,
+        })
+    }
+
+    /// Sends a batch (nf_tables) and waits for the answer of every sequence
+    /// number in `acks`; the first error is the batch's (the kernel then
+    /// commits nothing).
+    pub fn batch(&mut self, op: &str, object: &str, msg: &[u8], acks: &[u32]) -> Result<()> {
+        let mut text = None;
+        let result = sys(op, object, || {
+            self.send(msg)?;
+            for &seq in acks {
+                self.answer(seq).map_err(|(e, m)| {
+                    text = m;
+                    e
+                })?;
+            }
+            Ok(())
         });
         result.map_err(|e| match text {
             Some(t) => e.with_hint(t),

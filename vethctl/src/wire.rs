@@ -149,10 +149,14 @@ fn inside<T>(target: &OwnedFd, step: impl FnOnce() -> Result<T>) -> Result<T> {
 /// What this run created on the host side, removed if a later step fails.
 struct Undo {
     links: Vec<(u32, String)>,
+    nat_table: Option<String>,
 }
 
 impl Undo {
     fn run(&self, nl: &mut Nl) {
+        if let Some(table) = &self.nat_table {
+            let _ = delete_nat(table);
+        }
         for (ifindex, name) in self.links.iter().rev() {
             // Deleting one end of a veth deletes both.
             let _ = nl.request("RTM_DELLINK", &format!("{name} (undo)"), |seq| {
@@ -180,7 +184,10 @@ pub fn wire(o: &Options, target: &OwnedFd) -> Result<Report> {
         ));
     }
     let mut host = Nl::open("host")?;
-    let mut undo = Undo { links: Vec::new() };
+    let mut undo = Undo {
+        links: Vec::new(),
+        nat_table: None,
+    };
     let result = wire_with(o, target, &mut host, &mut undo, host_netns, container_netns);
     if result.is_err() {
         undo.run(&mut host);
@@ -200,6 +207,11 @@ fn wire_with(
     if let Some(name) = &o.bridge {
         let (link, created) = match host.link(name)? {
             Some(link) => (link, false),
+            None if o.nat && !o.bridge_addrs.iter().any(|c| c.addr.is_ipv4()) => {
+                return Err(Error::msg(format!(
+                    "--nat: the bridge {name} does not exist yet, and without an IPv4 --bridge-addr there is no subnet to masquerade"
+                )));
+            }
             None => {
                 host.request("RTM_NEWLINK", &format!("{name} type bridge"), |seq| {
                     netlink::new_bridge(seq, name, o.mtu)
@@ -214,6 +226,14 @@ fn wire_with(
                 (link, true)
             }
         };
+        if o.nat {
+            let subnet = o.bridge_addrs.iter().find(|c| c.addr.is_ipv4()).copied();
+            if let Some(subnet) = subnet
+                && add_nat(&nat_table(name), subnet, name)?
+            {
+                undo.nat_table = Some(nat_table(name));
+            }
+        }
         bridge = Some((link, created));
     }
 
@@ -335,6 +355,62 @@ fn wire_with(
         },
         bridge: bridge.map(|(l, created)| (l.name, l.ifindex, created)),
     })
+}
+
+/// The nf_tables table of a bridge's NAT: one per bridge, removed whole.
+pub fn nat_table(bridge: &IfName) -> String {
+    format!("vethctl-{bridge}")
+}
+
+/// Masquerading of the bridge's subnet for traffic that leaves through
+/// another interface (Docker's docker0 rule), and forwarding on. Returns
+/// whether this run created the table (false: an earlier container on the
+/// same bridge did).
+fn add_nat(table: &str, subnet: Cidr, bridge: &IfName) -> Result<bool> {
+    let batch = crate::nft::masquerade_batch(1, table, subnet, Some(bridge.as_str()))
+        .map_err(Error::msg)?;
+    let acks = crate::nft::batch_acks(&batch);
+    let mut nl = Nl::open_protocol(libc::NETLINK_NETFILTER, "NETLINK_NETFILTER", "host")?;
+    let object = format!("table ip {table}: ip saddr {subnet} oifname != {bridge} masquerade");
+    match nl.batch("nf_tables batch", &object, &batch, &acks) {
+        Ok(()) => {}
+        // The bridge's NAT is there already: its containers share it.
+        Err(e) if e.errno == Some(Errno::EEXIST) => return Ok(false),
+        Err(e) => return Err(privilege_hint(e)),
+    }
+    // Forwarding between the bridge and the way out; left on, as Docker does.
+    chain::file::write(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"), b"1")?;
+    Ok(true)
+}
+
+/// Removes a bridge's NAT table; a missing one is no error.
+pub fn delete_nat(table: &str) -> Result<()> {
+    let batch = crate::nft::delete_table_batch(1, table);
+    let acks = crate::nft::batch_acks(&batch);
+    let mut nl = Nl::open_protocol(libc::NETLINK_NETFILTER, "NETLINK_NETFILTER", "host")?;
+    match nl.batch(
+        "nf_tables batch",
+        &format!("delete table ip {table}"),
+        &batch,
+        &acks,
+    ) {
+        Err(e) if e.errno == Some(Errno::ENOENT) => Ok(()),
+        other => other,
+    }
+}
+
+/// `--remove-bridge NAME`: the bridge and its NAT table.
+pub fn remove_bridge(name: &IfName) -> Result<()> {
+    let mut host = Nl::open("host")?;
+    delete_nat(&nat_table(name)).map_err(privilege_hint)?;
+    let link = host
+        .link(name)?
+        .ok_or_else(|| Error::msg(format!("--remove-bridge: there is no link named {name}")))?;
+    host.request("RTM_DELLINK", name.as_str(), |seq| {
+        netlink::del_link(seq, link.ifindex)
+    })
+    .map(drop)
+    .map_err(privilege_hint)
 }
 
 fn route(nl: &mut Nl, spec: &RouteSpec, object: &str) -> Result<()> {
