@@ -18,13 +18,17 @@ cd "$(dirname "$0")/.."
 #   libseccomp-dev, python3-seccomp: libseccomp's filters, the seccomp
 #   benchmark's peer (tests/bench/seccomp.sh)
 #   golang-github-containers-common: podman's seccomp.json, its profile
+#   containernetworking-plugins (CNI bridge, host-local in /usr/lib/cni),
+#   iptables (the bridge plugin's ipMasq): the network benchmark's peers
+#   (tests/bench/net.sh)   nftables: nft, to read vethctl --nat's ruleset
 # (an entry is a command, or a path pattern for packages that have none)
 need=()
 for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:iproute2 \
             bwrap:bubblewrap hyperfine:hyperfine busybox:busybox-static newuidmap:uidmap crun:crun \
             cc:gcc /usr/include/seccomp.h:libseccomp-dev \
             '/usr/lib/python3/dist-packages/seccomp*.so:python3-seccomp' \
-            /usr/share/containers/seccomp.json:golang-github-containers-common; do
+            /usr/share/containers/seccomp.json:golang-github-containers-common \
+            /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables nft:nftables; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || compgen -G "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)

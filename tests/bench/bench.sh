@@ -1378,3 +1378,4 @@ if out:
     print("JSON written to %s" % out)
 EOF
 bash "$SCRIPT_DIR/seccomp.sh"
+bash "$SCRIPT_DIR/net.sh"
