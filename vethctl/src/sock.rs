@@ -10,6 +10,18 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 pub struct Nl {
     fd: OwnedFd,
     seq: u32,
+    /// One receive buffer for every reply (no allocation per answer).
+    buf: Vec<u8>,
+    /// Replies read but not asked for yet (a datagram may hold several).
+    pending: std::collections::VecDeque<Reply>,
+}
+
+/// One request of a batch: built with its sequence number already.
+pub struct Step {
+    pub op: &'static str,
+    pub object: String,
+    pub msg: Vec<u8>,
+    pub seq: u32,
 }
 
 /// A link as GETLINK reports it.
@@ -65,7 +77,12 @@ impl Nl {
         // The kernel's reason in words, and errors without the echoed request.
         let _ = setsockopt_one(&fd, NETLINK_EXT_ACK);
         let _ = setsockopt_one(&fd, NETLINK_CAP_ACK);
-        Ok(Nl { fd, seq: 0 })
+        Ok(Nl {
+            fd,
+            seq: 0,
+            buf: vec![0u8; 32 * 1024],
+            pending: Default::default(),
+        })
     }
 
     fn send(&self, msg: &[u8]) -> nix::Result<()> {
@@ -80,23 +97,10 @@ impl Nl {
         }
     }
 
-    /// The replies to `seq`, until its ack, error or link answer.
-    fn answer(&self, seq: u32) -> std::result::Result<Reply, (Errno, Option<String>)> {
-        let mut buf = vec![0u8; 32 * 1024];
+    /// The answer to `seq`: its ack, error or link reply.
+    fn answer(&mut self, seq: u32) -> std::result::Result<Reply, (Errno, Option<String>)> {
         loop {
-            // SAFETY: receives into our buffer.
-            let n =
-                unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) };
-            if n < 0 {
-                let e = Errno::last();
-                if e == Errno::EINTR {
-                    continue;
-                }
-                return Err((e, None));
-            }
-            let replies =
-                netlink::parse_replies(&buf[..n as usize]).map_err(|m| (Errno::EPROTO, Some(m)))?;
-            for r in replies {
+            while let Some(r) = self.pending.pop_front() {
                 match r {
                     Reply::Ack { seq: s } | Reply::Link { seq: s, .. } if s == seq => return Ok(r),
                     Reply::Error {
@@ -107,9 +111,83 @@ impl Nl {
                     } if s == seq => {
                         return Err((Errno::from_raw(errno), message));
                     }
+                    // Answers to other requests of a batch wait their turn.
+                    Reply::Ack { seq: s }
+                    | Reply::Link { seq: s, .. }
+                    | Reply::Error { seq: s, .. }
+                        if s > seq =>
+                    {
+                        self.pending.push_front(r);
+                        break;
+                    }
                     _ => {}
                 }
             }
+            if !self.pending.is_empty() {
+                // An answer to a later request came first: ours is missing.
+                return Err((Errno::EPROTO, Some(format!("no answer to request {seq}"))));
+            }
+            // SAFETY: receives into our buffer.
+            let n = unsafe {
+                libc::recv(
+                    self.fd.as_raw_fd(),
+                    self.buf.as_mut_ptr().cast(),
+                    self.buf.len(),
+                    0,
+                )
+            };
+            if n < 0 {
+                let e = Errno::last();
+                if e == Errno::EINTR {
+                    continue;
+                }
+                return Err((e, None));
+            }
+            let replies = netlink::parse_replies(&self.buf[..n as usize])
+                .map_err(|m| (Errno::EPROTO, Some(m)))?;
+            self.pending.extend(replies);
+        }
+    }
+
+    pub fn next_seq(&mut self) -> u32 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Sends every step in one datagram and waits for each answer in turn:
+    /// one round trip instead of one per request. The kernel handles each
+    /// message on its own, so after a failure later steps may have been
+    /// done: the caller undoes the whole wiring.
+    pub fn batch_steps(&mut self, steps: &[Step]) -> Result<()> {
+        if steps.is_empty() {
+            return Ok(());
+        }
+        let all: Vec<u8> = steps.iter().flat_map(|s| s.msg.iter().copied()).collect();
+        let shown: Vec<String> = steps
+            .iter()
+            .map(|s| format!("{} {}", s.op, s.object))
+            .collect();
+        let mut failed: Option<(usize, Errno, Option<String>)> = None;
+        let result = sys("netlink batch", shown.join("; "), || {
+            self.send(&all)?;
+            for (i, step) in steps.iter().enumerate() {
+                if let Err((e, m)) = self.answer(step.seq) {
+                    failed = Some((i, e, m));
+                    return Err(e);
+                }
+            }
+            Ok(())
+        });
+        match (result, failed) {
+            (Ok(()), _) => Ok(()),
+            (Err(_), Some((i, e, m))) => {
+                let err = Error::sys(steps[i].op, &steps[i].object, e);
+                Err(match m {
+                    Some(t) => err.with_hint(t),
+                    None => err,
+                })
+            }
+            (Err(e), None) => Err(e),
         }
     }
 

@@ -3,9 +3,9 @@
 //! host end configured from here, the container end from inside, and on
 //! any failure the pair (and a bridge this run made) removed again.
 
-use crate::netlink::{self, Cidr, IfName, LinkSpec, Reply, RouteSpec, Scope};
+use crate::netlink::{self, Cidr, IfName, LinkSpec, RouteSpec, Scope};
 use crate::options::Options;
-use crate::sock::{Link, Nl};
+use crate::sock::{Link, Nl, Step};
 use chain::{Error, Result, sys, trace};
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
@@ -85,6 +85,48 @@ fn privilege_hint(e: Error) -> Error {
              use user-mode networking (pasta, Debian package passt)"
                 .into()
         })
+    })
+}
+
+/// lo's index in every network namespace (it is registered first).
+const LOOPBACK_IFINDEX: u32 = 1;
+
+fn addr_step(nl: &mut Nl, link: &Link, cidr: &Cidr) -> Step {
+    let seq = nl.next_seq();
+    Step {
+        op: "RTM_NEWADDR",
+        object: format!("{cidr} dev {}", link.name),
+        // IPv6 without duplicate address detection: usable at once.
+        msg: netlink::new_addr(
+            seq,
+            link.ifindex,
+            cidr.addr,
+            cidr.prefix,
+            cidr.addr.is_ipv6(),
+        ),
+        seq,
+    }
+}
+
+fn up_step(nl: &mut Nl, link: &Link) -> Step {
+    let seq = nl.next_seq();
+    Step {
+        op: "RTM_NEWLINK",
+        object: format!("{} up", link.name),
+        msg: netlink::set_up(seq, link.ifindex),
+        seq,
+    }
+}
+
+fn route_step(nl: &mut Nl, spec: &RouteSpec, object: String) -> Result<Step> {
+    let seq = nl.next_seq();
+    let msg =
+        netlink::new_route(seq, spec).map_err(|e| Error::msg(format!("route {object}: {e}")))?;
+    Ok(Step {
+        op: "RTM_NEWROUTE",
+        object,
+        msg,
+        seq,
     })
 }
 
@@ -274,34 +316,48 @@ fn wire_with(
     })?;
     let host_link = must_find(host, &host_name)?;
     undo.links.push((host_link.ifindex, host_link.name.clone()));
+    // The host end in one round trip: its addresses or its bridge, then up.
+    let mut steps = Vec::new();
     match &bridge {
         Some((br, _)) => {
-            host.request(
-                "RTM_NEWLINK",
-                &format!("{} master {}", host_link.name, br.name),
-                |seq| netlink::set_master(seq, host_link.ifindex, br.ifindex),
-            )?;
+            let seq = host.next_seq();
+            steps.push(Step {
+                op: "RTM_NEWLINK",
+                object: format!("{} master {}", host_link.name, br.name),
+                msg: netlink::set_master(seq, host_link.ifindex, br.ifindex),
+                seq,
+            });
         }
         None => {
             for cidr in &o.host.addrs {
-                add_addr(host, &host_link, cidr)?;
+                steps.push(addr_step(host, &host_link, cidr));
             }
         }
     }
-    up(host, &host_link)?;
+    steps.push(up_step(host, &host_link));
+    host.batch_steps(&steps)?;
 
     let container_link = inside(target, || {
         let mut nl = Nl::open("container")?;
         let link = must_find(&mut nl, &container_name)?;
-        // Addresses, then up, then routes: a gateway needs its connected route.
-        for cidr in &o.container.addrs {
-            add_addr(&mut nl, &link, cidr)?;
-        }
-        up(&mut nl, &link)?;
+        // One round trip, in the order the kernel needs: addresses, up,
+        // then routes (a gateway needs the connected route of an address).
+        let mut steps: Vec<Step> = o
+            .container
+            .addrs
+            .iter()
+            .map(|c| addr_step(&mut nl, &link, c))
+            .collect();
+        steps.push(up_step(&mut nl, &link));
         if o.lo {
-            let lo: IfName = "lo".parse().map_err(Error::msg)?;
-            let lo = must_find(&mut nl, &lo)?;
-            up(&mut nl, &lo)?;
+            // lo is the first link of every network namespace: index 1.
+            let lo = Link {
+                ifindex: LOOPBACK_IFINDEX,
+                name: "lo".into(),
+                mac: None,
+                mtu: None,
+            };
+            steps.push(up_step(&mut nl, &lo));
         }
         for gw in &o.gateways {
             // A gateway outside every address's subnet is reached on the link.
@@ -313,11 +369,11 @@ fn wire_with(
                 scope: Scope::Universe,
                 onlink,
             };
-            route(
+            steps.push(route_step(
                 &mut nl,
                 &spec,
-                &format!("default via {gw} dev {}", link.name),
-            )?;
+                format!("default via {gw} dev {}", link.name),
+            )?);
         }
         for r in &o.routes {
             let spec = RouteSpec {
@@ -334,8 +390,13 @@ fn wire_with(
                     .is_some_and(|v| !o.container.addrs.iter().any(|c| covers(c, v))),
             };
             let via = r.via.map(|v| format!(" via {v}")).unwrap_or_default();
-            route(&mut nl, &spec, &format!("{}{via} dev {}", r.dst, link.name))?;
+            steps.push(route_step(
+                &mut nl,
+                &spec,
+                format!("{}{via} dev {}", r.dst, link.name),
+            )?);
         }
+        nl.batch_steps(&steps)?;
         Ok(link)
     })?;
     trace::note(format_args!(
@@ -411,15 +472,6 @@ pub fn remove_bridge(name: &IfName) -> Result<()> {
     })
     .map(drop)
     .map_err(privilege_hint)
-}
-
-fn route(nl: &mut Nl, spec: &RouteSpec, object: &str) -> Result<()> {
-    // The spec is checked once; with a valid spec the builder cannot fail.
-    netlink::new_route(0, spec).map_err(|e| Error::msg(format!("route {object}: {e}")))?;
-    nl.request("RTM_NEWROUTE", object, |seq| {
-        netlink::new_route(seq, spec).unwrap_or_default()
-    })
-    .map(|_: Reply| ())
 }
 
 /// Whether the subnet of `cidr` holds `ip`.
