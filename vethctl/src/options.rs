@@ -293,6 +293,18 @@ mod tests {
             run(&["--pid", "42"]).target,
             Target::Path("/proc/42/ns/net".into())
         );
+        let o = run(&[
+            "--netns",
+            "c",
+            "--bridge",
+            "br0",
+            "--bridge-addr",
+            "10.0.9.1/24",
+            "--nat",
+        ]);
+        assert!(o.nat);
+        let o = run(&["--remove-bridge", "br0"]);
+        assert_eq!(o.remove_bridge.map(|n| n.to_string()), Some("br0".into()));
     }
 
     #[test]
@@ -324,6 +336,9 @@ mod tests {
             ],
             &["--netns", "c", "--route", "10.1.0.0/16,via=fd00::1"],
             &["--netns", "c", "--mtu", "10"],
+            &["--netns", "c", "--nat"],
+            &["--remove-bridge", "br0", "--addr", "10.0.0.2/24"],
+            &["--remove-bridge", "br0", "--", "sh"],
         ] {
             let e = parse_error(parse, args);
             assert!(e.contains("see 'vethctl --help'"), "{args:?}: {e}");
