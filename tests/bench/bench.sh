@@ -362,59 +362,8 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
-: >"$TMP/skips.tsv"
-
-# apt_install PKG...: install packages if we can (root and apt-get); the
-# package index is refreshed once per run. Returns non-zero if we cannot.
-APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    if (( ! APT_UPDATED )); then
-        note "apt-get update"
-        apt-get update -qq >&2 || return 1
-        APT_UPDATED=1
-    fi
-    note "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
-}
-
-skip() {  # skip TOOL WHY
-    echo "SKIP: $1 not available: $2"
-    printf '%s\t%s\n' "$1" "$2" >>"$TMP/skips.tsv"
-}
-
-# find_tool VAR CMD PKG: set VAR to the tool's path (honouring an override
-# in the environment variable VAR), installing PKG if needed. On failure VAR
-# is empty and WHY says why.
-WHY=
-find_tool() {
-    local var=$1 cmd=$2 pkg=$3 path
-    WHY=
-    if [[ -n ${!var:-} ]]; then
-        path=${!var}
-        if [[ $path != */* ]]; then path=$(command -v -- "$path" || true); fi
-        if [[ -z $path || ! -x $path ]]; then
-            WHY="$var=${!var} is not an executable file"
-            printf -v "$var" ''
-            return 1
-        fi
-        printf -v "$var" '%s' "$path"
-        return 0
-    fi
-    path=$(command -v -- "$cmd" || true)
-    if [[ -z $path ]]; then
-        if apt_install "$pkg"; then
-            path=$(command -v -- "$cmd" || true)
-            [[ -n $path ]] || WHY="apt-get installed $pkg but '$cmd' is still not in PATH"
-        elif command -v apt-get >/dev/null 2>&1; then
-            WHY="'$cmd' is not in PATH and apt-get install $pkg failed"
-        else
-            WHY="'$cmd' is not in PATH and there is no apt-get to install $pkg"
-        fi
-    fi
-    printf -v "$var" '%s' "$path"
-    [[ -n $path ]]
-}
+# apt_install, skip, find_tool, find_ours: tests/bench/lib.sh.
+. "$SCRIPT_DIR/lib.sh"
 
 # --- the measuring tool -----------------------------------------------------
 if ! find_tool HYPERFINE hyperfine hyperfine; then
@@ -424,24 +373,6 @@ fi
 command -v python3 >/dev/null 2>&1 || die "python3 is needed to read hyperfine's JSON"
 
 # --- our binaries -----------------------------------------------------------
-# find_ours VAR PKG: VAR (an override, used as given) or the musl release
-# build of PKG in target/, built if missing.
-find_ours() {
-    local var=$1 pkg=$2 path
-    if [[ -n ${!var:-} ]]; then
-        [[ -x ${!var} && -f ${!var} ]] || die "$var=${!var} is not an executable file"
-        return 0
-    fi
-    path=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/$pkg
-    if [[ ! -x $path ]]; then
-        command -v cargo >/dev/null 2>&1 || die "$path is missing and there is no cargo to build it"
-        note "$path is missing: cargo build --release -p $pkg"
-        (cd -- "$REPO" && cargo build --release -p "$pkg") >&2 \
-            || die "cargo build --release -p $pkg failed (in $REPO)"
-        [[ -x $path ]] || die "cargo built $pkg but $path does not exist (is musl the default target in .cargo/config.toml?)"
-    fi
-    printf -v "$var" '%s' "$path"
-}
 find_ours UNSHARE_RS unshare-rs
 find_ours PIVOT pivot
 find_ours MAPIDS mapids

@@ -210,62 +210,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    if (( ! APT_UPDATED )); then
-        note "apt-get update"
-        apt-get update -qq >&2 || return 1
-        APT_UPDATED=1
-    fi
-    note "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
-}
-: >"$TMP/skips.txt"
-skip() {  # skip TOOL WHY
-    echo "SKIP: $1 not available: $2"
-    printf '%s: %s\n' "$1" "$2" >>"$TMP/skips.txt"
-}
-# find_tool VAR CMD PKG, find_ours VAR PKG: as seccomp.sh.
-WHY=
-find_tool() {
-    local var=$1 cmd=$2 pkg=$3 path
-    WHY=
-    if [[ -n ${!var:-} ]]; then
-        path=${!var}
-        [[ $path == */* ]] || path=$(command -v -- "$path" || true)
-        if [[ -z $path || ! -x $path ]]; then
-            WHY="$var=${!var} is not an executable file"; printf -v "$var" ''; return 1
-        fi
-        printf -v "$var" '%s' "$path"; return 0
-    fi
-    path=$(command -v -- "$cmd" || true)
-    if [[ -z $path ]]; then
-        if apt_install "$pkg"; then
-            path=$(command -v -- "$cmd" || true)
-            [[ -n $path ]] || WHY="apt-get installed $pkg but '$cmd' is still not in PATH"
-        else
-            WHY="'$cmd' is not in PATH and apt-get install $pkg failed (or there is no apt-get)"
-        fi
-    fi
-    printf -v "$var" '%s' "$path"
-    [[ -n $path ]]
-}
-find_ours() {
-    local var=$1 pkg=$2 path
-    if [[ -n ${!var:-} ]]; then
-        [[ -x ${!var} && -f ${!var} ]] || die "$var=${!var} is not an executable file"
-        return 0
-    fi
-    path=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/$pkg
-    if [[ ! -x $path ]]; then
-        command -v cargo >/dev/null 2>&1 || die "$path is missing and there is no cargo to build it"
-        note "$path is missing: cargo build --release -p $pkg"
-        (cd -- "$REPO" && cargo build --release -p "$pkg") >&2 || die "cargo build --release -p $pkg failed"
-        [[ -x $path ]] || die "cargo built $pkg but $path does not exist"
-    fi
-    printf -v "$var" '%s' "$path"
-}
+# apt_install, skip, find_tool, find_ours: tests/bench/lib.sh.
+. "$SCRIPT_DIR/lib.sh"
 one_line() { tr '\n' ' ' <"$1" | cut -c1-300; }
 
 # --- tools ---------------------------------------------------------------------
@@ -655,5 +601,5 @@ for k in ("ours", "articles", "twobatch", "cni", "cni_masq", "chain", "chain_v")
 print("between runs, a veth of the previous run still in HOST at the first look (then polled every 5 ms"
       " until gone): " + ", ".join(line))
 EOF
-[[ -s $TMP/skips.txt ]] && sed 's/^/skipped: /' "$TMP/skips.txt"
+[[ -s $TMP/skips.tsv ]] && sed 's/^/skipped: /; s/\t/: /' "$TMP/skips.tsv"
 echo "net section: $(( SECONDS - START )) s (BENCH_RUNS=$RUNS: $HF_RUNS hyperfine runs a row)"

@@ -215,63 +215,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-APT_UPDATED=0
-apt_install() {
-    command -v apt-get >/dev/null 2>&1 || return 1
-    if (( ! APT_UPDATED )); then
-        note "apt-get update"
-        apt-get update -qq >&2 || return 1
-        APT_UPDATED=1
-    fi
-    note "apt-get install $*"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
-}
-: >"$TMP/skips.txt"
-skip() {  # skip TOOL WHY
-    echo "SKIP: $1 not available: $2"
-    printf '%s: %s\n' "$1" "$2" >>"$TMP/skips.txt"
-}
-# find_tool VAR CMD PKG: as bench.sh (an override in VAR, else PATH, else
-# apt-get install PKG); WHY says why not.
-WHY=
-find_tool() {
-    local var=$1 cmd=$2 pkg=$3 path
-    WHY=
-    if [[ -n ${!var:-} ]]; then
-        path=${!var}
-        [[ $path == */* ]] || path=$(command -v -- "$path" || true)
-        if [[ -z $path || ! -x $path ]]; then
-            WHY="$var=${!var} is not an executable file"; printf -v "$var" ''; return 1
-        fi
-        printf -v "$var" '%s' "$path"; return 0
-    fi
-    path=$(command -v -- "$cmd" || true)
-    if [[ -z $path ]]; then
-        if apt_install "$pkg"; then
-            path=$(command -v -- "$cmd" || true)
-            [[ -n $path ]] || WHY="apt-get installed $pkg but '$cmd' is still not in PATH"
-        else
-            WHY="'$cmd' is not in PATH and apt-get install $pkg failed (or there is no apt-get)"
-        fi
-    fi
-    printf -v "$var" '%s' "$path"
-    [[ -n $path ]]
-}
-find_ours() {  # find_ours VAR PKG: as bench.sh
-    local var=$1 pkg=$2 path
-    if [[ -n ${!var:-} ]]; then
-        [[ -x ${!var} && -f ${!var} ]] || die "$var=${!var} is not an executable file"
-        return 0
-    fi
-    path=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/$pkg
-    if [[ ! -x $path ]]; then
-        command -v cargo >/dev/null 2>&1 || die "$path is missing and there is no cargo to build it"
-        note "$path is missing: cargo build --release -p $pkg"
-        (cd -- "$REPO" && cargo build --release -p "$pkg") >&2 || die "cargo build --release -p $pkg failed"
-        [[ -x $path ]] || die "cargo built $pkg but $path does not exist"
-    fi
-    printf -v "$var" '%s' "$path"
-}
+# apt_install, skip, find_tool, find_ours: tests/bench/lib.sh.
+. "$SCRIPT_DIR/lib.sh"
 one_line() { tr '\n' ' ' <"$1" | cut -c1-200; }
 
 # --- tools ---------------------------------------------------------------------
@@ -889,5 +834,5 @@ echo "chain: ROOTFS = a busybox rootfs (examples/mkrootfs.sh) with /oci.json = O
 [[ -n $BWRAP ]] && echo "bwrap: $("$BWRAP" --version | head -n1); its rows INCLUDE sysloop's exec (it opens OURS.bpf as fd 10: hyperfine -N has no shell for 10<F)"
 [[ -n $RUN_IN_NOTE ]] && echo "note: $RUN_IN_NOTE"
 [[ -n $CRUN_LEFT ]] && echo "warning: $CRUN_LEFT"
-[[ -s $TMP/skips.txt ]] && sed 's/^/skipped: /' "$TMP/skips.txt"
+[[ -s $TMP/skips.tsv ]] && sed 's/^/skipped: /; s/\t/: /' "$TMP/skips.tsv"
 echo "seccomp section: $(( SECONDS - START )) s (BENCH_RUNS=$RUNS: $HF_RUNS hyperfine runs, $ROUNDS per-syscall rounds)"

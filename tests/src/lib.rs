@@ -281,6 +281,60 @@ impl Drop for TempDir {
     }
 }
 
+/// A container a test leaves running: its supervisor (an `unshare-rs -f
+/// --pid-file FILE ... sleep N` the test spawned) and the pid of its
+/// `sleep`; both are killed and the supervisor reaped when dropped.
+pub struct Running {
+    supervisor: Child,
+    pub pid: i32,
+    _dir: TempDir,
+}
+
+impl Running {
+    /// The supervisor's pid (the process outside the container).
+    pub fn supervisor_pid(&self) -> u32 {
+        self.supervisor.id()
+    }
+
+    /// Waits (10 s at most) until `pid_file` names a process whose comm is
+    /// `sleep`, and asserts that it came; `dir` (holding the pid file, and
+    /// whatever else the container needs) lives as long as the guard.
+    pub fn wait_for_sleep(supervisor: Child, pid_file: &str, dir: TempDir) -> Running {
+        let mut pid = 0;
+        let up = wait_until(Duration::from_secs(10), || {
+            pid = std::fs::read_to_string(pid_file)
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(0);
+            pid > 0
+                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                    .is_ok_and(|c| c.trim() == "sleep")
+        });
+        let running = Running {
+            supervisor,
+            pid,
+            _dir: dir,
+        };
+        // Asserted with the guard built, so that its Drop cleans up.
+        assert!(up, "the container did not start");
+        running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) of processes this test started; never pid 0 (the
+        // whole process group) when no pid was read.
+        unsafe {
+            if self.pid > 0 {
+                libc::kill(self.pid, libc::SIGKILL);
+            }
+            libc::kill(self.supervisor.id() as i32, libc::SIGKILL);
+        }
+        let _ = self.supervisor.wait();
+    }
+}
+
 /// Runs a closure when dropped: cleanup that must happen even on failure.
 pub struct Cleanup<F: FnMut()>(pub F);
 

@@ -1,77 +1,37 @@
 //! nsenter-rs: docker exec for the containers the other tools start.
 
 use e2e::*;
-use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::process::Stdio;
 
 /// A container `unshare-rs ARGS -- pivot ROOTFS -- sleep 1000` run by `who`
 /// (behind `prefix`, e.g. mapids), with its supervisor and the pid of its
 /// process; both are killed when dropped.
-struct Container {
-    supervisor: Child,
-    pid: i32,
-    _dir: TempDir,
-}
-
-impl Container {
-    fn start(who: As, prefix: &[&str], unshare: &[&str]) -> Container {
-        // Tests run in parallel in one process: each container its own dir.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let dir = TempDir::new(&format!("nsenter-{n}"));
-        let pid_file = dir.str("pid");
-        let (u, p, root) = (bin("unshare-rs"), bin("pivot"), rootfs());
-        let mut args: Vec<&str> = prefix.to_vec();
-        args.push(u.to_str().unwrap());
-        args.extend(["--pid-file", &pid_file]);
-        args.extend_from_slice(unshare);
-        args.extend([
-            "--",
-            p.to_str().unwrap(),
-            root.to_str().unwrap(),
-            "--",
-            "/bin/sleep",
-            "1000",
-        ]);
-        let supervisor = command(who, args[0], &args[1..])
-            .env("FOO", "from-the-container")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut pid = 0;
-        let up = wait_until(Duration::from_secs(10), || {
-            pid = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0);
-            pid > 0
-                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim() == "sleep")
-        });
-        let container = Container {
-            supervisor,
-            pid,
-            _dir: dir,
-        };
-        // Asserted with the container built, so that its Drop cleans up.
-        assert!(up, "the container did not start");
-        container
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) of processes this test started; never pid 0 (the
-        // whole process group) when no pid was read.
-        unsafe {
-            if self.pid > 0 {
-                libc::kill(self.pid, libc::SIGKILL);
-            }
-            libc::kill(self.supervisor.id() as i32, libc::SIGKILL);
-        }
-        let _ = self.supervisor.wait();
-    }
+fn start_container(who: As, prefix: &[&str], unshare: &[&str]) -> Running {
+    // Tests run in parallel in one process: each container its own dir.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = TempDir::new(&format!("nsenter-{n}"));
+    let pid_file = dir.str("pid");
+    let (u, p, root) = (bin("unshare-rs"), bin("pivot"), rootfs());
+    let mut args: Vec<&str> = prefix.to_vec();
+    args.push(u.to_str().unwrap());
+    args.extend(["--pid-file", &pid_file]);
+    args.extend_from_slice(unshare);
+    args.extend([
+        "--",
+        p.to_str().unwrap(),
+        root.to_str().unwrap(),
+        "--",
+        "/bin/sleep",
+        "1000",
+    ]);
+    let supervisor = command(who, args[0], &args[1..])
+        .env("FOO", "from-the-container")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Running::wait_for_sleep(supervisor, &pid_file, dir)
 }
 
 fn nsenter(who: As, args: &[&str]) -> Out {
@@ -80,7 +40,7 @@ fn nsenter(who: As, args: &[&str]) -> Out {
 
 #[test]
 fn exec_into_a_running_container() {
-    let c = Container::start(As::Root, &[], &["-fpnumi", "--hostname", "box"]);
+    let c = start_container(As::Root, &[], &["-fpnumi", "--hostname", "box"]);
     let p = c.pid.to_string();
     let out = nsenter(
         As::Root,
@@ -121,8 +81,8 @@ fn exec_into_a_running_container() {
 
 #[test]
 fn the_supervisor_is_followed_to_its_child() {
-    let c = Container::start(As::Root, &[], &["-fpnumi", "--hostname", "followed"]);
-    let supervisor = c.supervisor.id().to_string();
+    let c = start_container(As::Root, &[], &["-fpnumi", "--hostname", "followed"]);
+    let supervisor = c.supervisor_pid().to_string();
     let out = nsenter(
         As::Root,
         &[
@@ -150,7 +110,7 @@ fn the_supervisor_is_followed_to_its_child() {
 
 #[test]
 fn the_articles_pid_namespace_example() {
-    let c = Container::start(As::Root, &[], &["-fpnumi"]);
+    let c = start_container(As::Root, &[], &["-fpnumi"]);
     let pidns = format!("--pid=/proc/{}/ns/pid", c.pid);
     let u = bin("unshare-rs");
     let out = nsenter(
@@ -182,7 +142,7 @@ fn the_articles_pid_namespace_example() {
 fn the_owner_of_a_rootless_container_enters_it() {
     test_user();
     let m = bin("mapids");
-    let c = Container::start(
+    let c = start_container(
         As::User,
         &[m.to_str().unwrap(), "--auto", "--"],
         &["-Ufpnmui"],
@@ -213,7 +173,7 @@ fn the_owner_of_a_rootless_container_enters_it() {
 
 #[test]
 fn refusals_are_125_and_named() {
-    let c = Container::start(As::Root, &[], &["-fpnumi"]);
+    let c = start_container(As::Root, &[], &["-fpnumi"]);
     let p = c.pid.to_string();
     // Another user's container.
     let out = nsenter(As::User, &["-t", &p, "-a", "--", "/bin/true"]);
@@ -252,7 +212,7 @@ fn refusals_are_125_and_named() {
 
 #[test]
 fn environment_and_cgroup_of_the_target() {
-    let c = Container::start(As::Root, &[], &["-fpnumi"]);
+    let c = start_container(As::Root, &[], &["-fpnumi"]);
     let p = c.pid.to_string();
     let out = nsenter(
         As::Root,
@@ -282,7 +242,7 @@ fn agrees_with_util_linux_nsenter() {
     if !have("nsenter") {
         return skip("util-linux nsenter is not installed");
     }
-    let c = Container::start(As::Root, &[], &["-fpnumi", "--hostname", "same"]);
+    let c = start_container(As::Root, &[], &["-fpnumi", "--hostname", "same"]);
     let p = c.pid.to_string();
     let ours = nsenter(As::Root, &["-t", &p, "-a", "--", "/probe"])
         .ok()

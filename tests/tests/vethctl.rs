@@ -12,7 +12,7 @@ use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 /// How long the kernel may take to remove a pair once its namespace is gone
@@ -145,62 +145,23 @@ impl Drop for Lab {
 
 /// A running container, `unshare-rs -f ARGS -- sleep 30` in the host
 /// namespace, and the pid of its sleep; both are killed when dropped.
-struct Container {
-    supervisor: Child,
-    pid: i32,
-    _dir: TempDir,
-}
-
-impl Container {
-    fn start(lab: &Lab, unshare: &[&str]) -> Container {
-        let dir = TempDir::new(&format!("vethctl-{}", lab.test));
-        let pid_file = dir.str("pid");
-        let u = bin("unshare-rs");
-        let argv = [
-            &[u.to_str().unwrap(), "-f", "--pid-file", &pid_file],
-            unshare,
-            &["--", "sleep", "30"],
-        ]
-        .concat();
-        let supervisor = lab
-            .cmd(As::Root, &argv)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut pid = 0;
-        let up = wait_until(Duration::from_secs(10), || {
-            pid = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|s| s.trim().parse().ok())
-                .unwrap_or(0);
-            pid > 0
-                && std::fs::read_to_string(format!("/proc/{pid}/comm"))
-                    .is_ok_and(|c| c.trim() == "sleep")
-        });
-        let container = Container {
-            supervisor,
-            pid,
-            _dir: dir,
-        };
-        // Asserted with the container built, so that its Drop cleans up.
-        assert!(up, "the container did not start");
-        container
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        // SAFETY: kill(2) of processes this test started; never pid 0 (the
-        // whole process group) when no pid was read.
-        unsafe {
-            if self.pid > 0 {
-                libc::kill(self.pid, libc::SIGKILL);
-            }
-            libc::kill(self.supervisor.id() as i32, libc::SIGKILL);
-        }
-        let _ = self.supervisor.wait();
-    }
+fn start_container(lab: &Lab, unshare: &[&str]) -> Running {
+    let dir = TempDir::new(&format!("vethctl-{}", lab.test));
+    let pid_file = dir.str("pid");
+    let u = bin("unshare-rs");
+    let argv = [
+        &[u.to_str().unwrap(), "-f", "--pid-file", &pid_file],
+        unshare,
+        &["--", "sleep", "30"],
+    ]
+    .concat();
+    let supervisor = lab
+        .cmd(As::Root, &argv)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Running::wait_for_sleep(supervisor, &pid_file, dir)
 }
 
 fn vethctl_bin() -> String {
@@ -694,7 +655,7 @@ fn ipv6_works_right_after_setup() {
 #[test]
 fn pid_targets_a_running_container() {
     let lab = Lab::new("pid");
-    let container = Container::start(&lab, &["-n"]);
+    let container = start_container(&lab, &["-n"]);
     let p = container.pid.to_string();
     lab.vethctl(&[
         "--pid",
@@ -737,7 +698,7 @@ fn netns_targets_a_persisted_namespace_that_iproute2_shares() {
     let mut lab = Lab::new("persist");
     let name = lab.reserve("c");
     let file = format!("/run/netns/{name}");
-    let container = Container::start(&lab, &[&format!("--net={file}")]);
+    let container = start_container(&lab, &[&format!("--net={file}")]);
     assert_eq!(Some(ino(&file)), ns_of_pid(container.pid, "net"));
     lab.vethctl(&[
         "--netns",

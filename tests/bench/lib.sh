@@ -1,0 +1,80 @@
+# Sourced by bench.sh, seccomp.sh and net.sh: how a benchmark finds the
+# peers it compares with and our own binaries. The caller defines note, die,
+# TMP (its temporary directory) and REPO (the repository's top) first.
+#
+#   apt_install PKG...   install packages if we can (apt-get, root); the
+#                        package index is refreshed once per run
+#   skip TOOL WHY        print "SKIP: TOOL not available: WHY" at line start
+#                        (.ci/run fails on such a line) and record it in
+#                        $TMP/skips.tsv (TOOL<TAB>WHY)
+#   find_tool VAR CMD PKG
+#                        VAR = the tool's path: an override in the variable
+#                        VAR, else CMD in PATH, else after installing PKG;
+#                        on failure VAR is empty and WHY says why
+#   find_ours VAR PKG    VAR = an override (used as given) or the musl
+#                        release build of PKG, built if missing
+
+APT_UPDATED=0
+apt_install() {
+    command -v apt-get >/dev/null 2>&1 || return 1
+    if (( ! APT_UPDATED )); then
+        note "apt-get update"
+        apt-get update -qq >&2 || return 1
+        APT_UPDATED=1
+    fi
+    note "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
+}
+
+: >"$TMP/skips.tsv"
+skip() {
+    echo "SKIP: $1 not available: $2"
+    printf '%s\t%s\n' "$1" "$2" >>"$TMP/skips.tsv"
+}
+
+WHY=
+find_tool() {
+    local var=$1 cmd=$2 pkg=$3 path
+    WHY=
+    if [[ -n ${!var:-} ]]; then
+        path=${!var}
+        if [[ $path != */* ]]; then path=$(command -v -- "$path" || true); fi
+        if [[ -z $path || ! -x $path ]]; then
+            WHY="$var=${!var} is not an executable file"
+            printf -v "$var" ''
+            return 1
+        fi
+        printf -v "$var" '%s' "$path"
+        return 0
+    fi
+    path=$(command -v -- "$cmd" || true)
+    if [[ -z $path ]]; then
+        if apt_install "$pkg"; then
+            path=$(command -v -- "$cmd" || true)
+            [[ -n $path ]] || WHY="apt-get installed $pkg but '$cmd' is still not in PATH"
+        elif command -v apt-get >/dev/null 2>&1; then
+            WHY="'$cmd' is not in PATH and apt-get install $pkg failed"
+        else
+            WHY="'$cmd' is not in PATH and there is no apt-get to install $pkg"
+        fi
+    fi
+    printf -v "$var" '%s' "$path"
+    [[ -n $path ]]
+}
+
+find_ours() {
+    local var=$1 pkg=$2 path
+    if [[ -n ${!var:-} ]]; then
+        [[ -x ${!var} && -f ${!var} ]] || die "$var=${!var} is not an executable file"
+        return 0
+    fi
+    path=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/$pkg
+    if [[ ! -x $path ]]; then
+        command -v cargo >/dev/null 2>&1 || die "$path is missing and there is no cargo to build it"
+        note "$path is missing: cargo build --release -p $pkg"
+        (cd -- "$REPO" && cargo build --release -p "$pkg") >&2 \
+            || die "cargo build --release -p $pkg failed (in $REPO)"
+        [[ -x $path ]] || die "cargo built $pkg but $path does not exist (is musl the default target in .cargo/config.toml?)"
+    fi
+    printf -v "$var" '%s' "$path"
+}
