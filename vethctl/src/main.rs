@@ -122,7 +122,7 @@ fn run(opts: Options) -> Result<Infallible> {
 
     match &opts.target {
         Target::Path(path) => {
-            let target = open_netns(path)?;
+            let target = wire::open_netns(path)?;
             let report = wire::wire(&opts, &target)?;
             if let Some(fd) = info {
                 write_report(fd, &report)?;
@@ -137,7 +137,8 @@ fn run(opts: Options) -> Result<Infallible> {
             // both namespaces, and only from here is the host's reachable
             // once unshare-rs has made the new one.
             let helper = outside::fork_helper(move |pid| {
-                let target = open_netns(std::path::Path::new(&format!("/proc/{pid}/ns/net")))?;
+                let target =
+                    wire::open_netns(std::path::Path::new(&format!("/proc/{pid}/ns/net")))?;
                 let report = wire::wire(&opts, &target)?;
                 if let Some(fd) = info {
                     write_report(fd, &report)?;
@@ -180,27 +181,6 @@ fn take_fd(fd: i32) -> Result<OwnedFd> {
     .map_err(|e| e.with_hint("--info-fd names an fd the caller opened, e.g. 3>report.json"))?;
     // SAFETY: the fd is open (fcntl succeeded) and nothing else owns it.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-fn open_netns(path: &std::path::Path) -> Result<OwnedFd> {
-    let fd = sys("open", path.display(), || {
-        nix::fcntl::open(
-            path,
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-    })?;
-    // A network namespace, not just any file (NS_GET_NSTYPE, 4.11).
-    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
-    // SAFETY: an ioctl without arguments on our fd.
-    let kind = unsafe { libc::ioctl(std::os::fd::AsRawFd::as_raw_fd(&fd), NS_GET_NSTYPE as _) };
-    if kind != libc::CLONE_NEWNET {
-        return Err(Error::msg(format!(
-            "{}: not a network namespace",
-            path.display()
-        )));
-    }
-    Ok(fd)
 }
 
 fn write_report(fd: OwnedFd, report: &wire::Report) -> Result<()> {

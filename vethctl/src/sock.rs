@@ -75,6 +75,8 @@ impl Nl {
             },
         )?;
         // The kernel's reason in words, and errors without the echoed request.
+        // Kernels before 4.12 lack them: errors then come without the text,
+        // which is no reason to fail.
         let _ = setsockopt_one(&fd, NETLINK_EXT_ACK);
         let _ = setsockopt_one(&fd, NETLINK_CAP_ACK);
         Ok(Nl {

@@ -11,6 +11,7 @@ use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use serde_json::{Value, json};
 use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
 
 /// What was wired, for `--info-fd`.
 pub struct Report {
@@ -45,6 +46,28 @@ impl Report {
             }),
         })
     }
+}
+
+/// A network namespace file (checked to be one), close-on-exec.
+pub fn open_netns(path: &std::path::Path) -> Result<OwnedFd> {
+    let fd = sys("open", path.display(), || {
+        nix::fcntl::open(
+            path,
+            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+    })?;
+    // A network namespace, not just any file (NS_GET_NSTYPE, 4.11).
+    const NS_GET_NSTYPE: libc::c_ulong = 0xb703;
+    // SAFETY: an ioctl without arguments on our fd.
+    let kind = unsafe { libc::ioctl(fd.as_raw_fd(), NS_GET_NSTYPE as _) };
+    if kind != libc::CLONE_NEWNET {
+        return Err(Error::msg(format!(
+            "{}: not a network namespace",
+            path.display()
+        )));
+    }
+    Ok(fd)
 }
 
 fn ns_inode(fd: &OwnedFd) -> Result<u64> {
@@ -162,13 +185,7 @@ fn must_find(nl: &mut Nl, name: &IfName) -> Result<Link> {
 
 /// Runs `step` inside the network namespace `target`, then comes back.
 fn inside<T>(target: &OwnedFd, step: impl FnOnce() -> Result<T>) -> Result<T> {
-    let own = sys("open", "/proc/self/ns/net", || {
-        nix::fcntl::open(
-            "/proc/self/ns/net",
-            nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        )
-    })?;
+    let own = open_netns(Path::new("/proc/self/ns/net"))?;
     // The container end is configured from a socket of its own namespace.
     sys("setns", "CLONE_NEWNET (the container's)", || {
         nix::sched::setns(target, CloneFlags::CLONE_NEWNET)
@@ -195,6 +212,8 @@ struct Undo {
 }
 
 impl Undo {
+    /// Best effort: the error that made the run undo itself is the one the
+    /// caller reports; each removal is traced with -v.
     fn run(&self, nl: &mut Nl) {
         if let Some(table) = &self.nat_table {
             let _ = delete_nat(table);
@@ -209,16 +228,7 @@ impl Undo {
 }
 
 pub fn wire(o: &Options, target: &OwnedFd) -> Result<Report> {
-    let host_netns = {
-        let own = sys("open", "/proc/self/ns/net", || {
-            nix::fcntl::open(
-                "/proc/self/ns/net",
-                nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_CLOEXEC,
-                nix::sys::stat::Mode::empty(),
-            )
-        })?;
-        ns_inode(&own)?
-    };
+    let host_netns = ns_inode(&open_netns(Path::new("/proc/self/ns/net"))?)?;
     let container_netns = ns_inode(target)?;
     if host_netns == container_netns {
         return Err(Error::msg(
@@ -255,6 +265,8 @@ fn wire_with(
                 )));
             }
             None => {
+                // A missing bridge is made here, so that the first container
+                // of a network needs no separate setup step.
                 host.request("RTM_NEWLINK", &format!("{name} type bridge"), |seq| {
                     netlink::new_bridge(seq, name, o.mtu)
                 })
