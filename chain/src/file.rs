@@ -10,7 +10,8 @@ use nix::fcntl::{OFlag, open};
 use nix::sys::stat::Mode;
 use std::path::Path;
 
-fn errno_of(e: std::io::Error) -> Errno {
+/// The errno of a std I/O error (EIO when it carries none).
+pub fn errno_of(e: std::io::Error) -> Errno {
     Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
 }
 
@@ -36,6 +37,21 @@ pub fn write(path: &Path, data: &[u8]) -> Result<()> {
 pub fn read(path: &Path) -> Result<String> {
     sys("read", path.display(), || {
         std::fs::read_to_string(path).map_err(errno_of)
+    })
+}
+
+/// Reads a whole file as bytes (a profile, a compiled program).
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    sys("read", path.display(), || {
+        std::fs::read(path).map_err(errno_of)
+    })
+}
+
+/// Creates (or truncates) a file and writes `data` to it (std opens it
+/// close-on-exec).
+pub fn create(path: &Path, data: &[u8]) -> Result<()> {
+    sys("write", path.display(), || {
+        std::fs::write(path, data).map_err(errno_of)
     })
 }
 

@@ -136,10 +136,10 @@ fn run(opts: Options) -> Result<Infallible> {
         None => None,
     };
 
-    if inspect {
+    // No program: the inspection modes print and exit.
+    let Some(program) = program else {
         return posture::inspect(&opts.inspect, &plan, filter.as_ref());
-    }
-    let program = program.expect("a program outside inspect mode");
+    };
     if let Some(f) = &filter {
         // A filter that would refuse this very exec is refused, not loaded.
         let nr = if program.carried.is_some() {

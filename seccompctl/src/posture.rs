@@ -182,10 +182,7 @@ pub fn plan(opts: &Options) -> Result<Plan> {
 /// A program as `--dump-raw` writes it (and bwrap `--seccomp` reads it),
 /// held to the same structural rules as one compiled here.
 fn read_bpf(path: &std::path::Path) -> Result<Vec<crate::bpf::Insn>> {
-    let bytes = chain::sys("read", path.display(), || {
-        std::fs::read(path)
-            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    })?;
+    let bytes = chain::file::read_bytes(path)?;
     let insns =
         bpf::from_bytes(&bytes).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
     bpf::verify(&insns).map_err(|e| Error::msg(format!("{}: {e}", path.display())))?;
@@ -212,10 +209,7 @@ pub fn precompiled() -> Built {
 }
 
 fn read_profile(path: &std::path::Path) -> Result<Profile> {
-    let bytes = chain::sys("read", path.display(), || {
-        std::fs::read(path)
-            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
-    })?;
+    let bytes = chain::file::read_bytes(path)?;
     profile::parse(&bytes).map_err(|e| Error::msg(format!("{}: {e}", path.display())))
 }
 
@@ -429,11 +423,7 @@ pub fn inspect(list: &[Inspect], plan: &Plan, built: Option<&Built>) -> Result<I
             Inspect::DumpRaw(path) => {
                 let b = built.ok_or_else(need)?;
                 let bytes = bpf::to_bytes(&b.program.insns);
-                chain::sys("write", path.display(), || {
-                    std::fs::write(path, &bytes).map_err(|e| {
-                        nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))
-                    })
-                })?;
+                chain::file::create(path, &bytes)?;
             }
             Inspect::Test(t) => {
                 let b = built.ok_or_else(need)?;
