@@ -10,7 +10,7 @@
 //! tool execs the next argv.
 //!
 //! Server side ([`serve_waiting_helpers`]): unshare-rs, right after
-//! `unshare(2)`, sends each helper in turn `pid N` (its own pid, as seen from
+//! `unshare(2)`, sends each helper in turn (the nearest first) `pid N` (its own pid, as seen from
 //! the helper's PID namespace), waits for `ok` or `error MESSAGE`, reaps the
 //! helper, closes the fd and clears the variable; an error stops the chain
 //! with the helper's own message.
@@ -292,9 +292,15 @@ pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
 }
 
 /// The server side: tells every waiting helper in the chain to act on
-/// `target`, in chain order, and fails with the first helper's error.
+/// `target`, the nearest first, and fails with the first helper's error.
+///
+/// Nearest first (the list's last entry, handed down by the step just
+/// before us): like nested brackets, a step acts on what the steps after it
+/// have made. The order matters when an outer step needs an inner one's
+/// work: `vethctl --pasta -- mapids --auto -- unshare-rs -U` must start
+/// pasta in a user namespace whose maps mapids has written already.
 pub fn serve_waiting_helpers(target: Pid, reap: Reap) -> Result<()> {
-    for helper in take_waiting_helpers()? {
+    for helper in take_waiting_helpers()?.into_iter().rev() {
         helper.run(target, reap)?;
     }
     Ok(())

@@ -199,7 +199,7 @@ fn set_sigchld(handler: libc::sighandler_t) -> Result<libc::sighandler_t> {
 
 /// A pidfd for `pid`, or None on kernels before 5.3 (then the race check
 /// falls back to nothing, as util-linux did before 2.39).
-fn pidfd_open(pid: Pid) -> Result<Option<OwnedFd>> {
+pub fn pidfd_open(pid: Pid) -> Result<Option<OwnedFd>> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid.as_raw(), 0) };
     match Errno::result(fd) {

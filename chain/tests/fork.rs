@@ -764,7 +764,8 @@ fn hand_down_and_take(tmp: &TempDir) {
     assert_eq!(fd_flags(fd), Err(Errno::EBADF), "fd closed after run");
     assert_eq!(waitpid(pid, None), Err(Errno::ECHILD), "helper reaped");
 
-    // Two helpers, served in chain order by serve_waiting_helpers.
+    // Two helpers, served nearest first (the last handed down first) by
+    // serve_waiting_helpers.
     let order = tmp.0.join("order");
     std::fs::write(&order, "").unwrap();
     let mut pids = Vec::new();
@@ -781,20 +782,20 @@ fn hand_down_and_take(tmp: &TempDir) {
     }
     assert_eq!(std::env::var(SYNC_FDS_VAR).unwrap().split(',').count(), 2);
     outside::serve_waiting_helpers(Pid::from_raw(99), outside::Reap::Now).unwrap();
-    assert_eq!(read_to_string(&order), "first 99\nsecond 99\n");
+    assert_eq!(read_to_string(&order), "second 99\nfirst 99\n");
     assert!(std::env::var_os(SYNC_FDS_VAR).is_none(), "variable cleared");
     for pid in pids {
         assert_eq!(waitpid(pid, None), Err(Errno::ECHILD), "helper reaped");
     }
 
-    // The first helper fails: the chain stops with its message; the second,
-    // never told anything, exits quietly once its socket is dropped.
-    let failing = outside::fork_helper(|_| Err(Error::msg("first failed"))).unwrap();
-    let failing_pid = failing.pid;
-    failing.hand_down().unwrap();
+    // The nearest helper fails: the chain stops with its message; the outer
+    // one, never told anything, exits quietly once its socket is dropped.
     let idle = outside::fork_helper(|_| Err(Error::msg("must not run"))).unwrap();
     let idle_pid = idle.pid;
     idle.hand_down().unwrap();
+    let failing = outside::fork_helper(|_| Err(Error::msg("first failed"))).unwrap();
+    let failing_pid = failing.pid;
+    failing.hand_down().unwrap();
     let err = outside::serve_waiting_helpers(Pid::from_raw(99), outside::Reap::Now).unwrap_err();
     assert_eq!(err.to_string(), "first failed");
     assert_eq!(waitpid(failing_pid, None), Err(Errno::ECHILD));

@@ -6,6 +6,7 @@
 mod netlink;
 mod nft;
 mod options;
+mod pasta;
 mod sock;
 mod wire;
 
@@ -66,6 +67,20 @@ Host end:
                           ip vethctl-BRIDGE, shared by the bridge's containers)
       --remove-bridge NAME
                           remove the bridge NAME and its NAT table, and exit
+User-mode networking (without CAP_NET_ADMIN here: rootless):
+      --pasta             no pair: pasta (Debian package passt) joins the
+                          container's user and network namespaces (a chain
+                          with unshare-rs -U, or --pid) and relays its
+                          traffic through this namespace's sockets; --name,
+                          --addr (one per family), --gateway, --mtu and
+                          --mac apply (default: the host's addresses and
+                          routes, copied); it ends with the container
+      --publish [IP:]HOST:CONTAINER[/tcp|/udp]
+                          publish a container port on the host, as docker
+                          -p (default: nothing is published)
+      --pasta-map-gw      the gateway address reaches the host's loopback
+                          (off by default: local-only services stay local)
+      --pasta-opt ARG     one more argument for pasta, as given (repeatable)
 Output:
       --info-fd FD        write one JSON object (names, indexes, MACs,
                           addresses, namespace inodes) to FD, then close it
@@ -77,7 +92,7 @@ Nothing is left half-done: if a step fails, the pair (and a bridge this run
 created) is removed before the error is printed. When the container's
 namespace goes, the kernel removes its pair. A veth to the host needs
 CAP_NET_ADMIN in the host's namespace; without privileges, use user-mode
-networking (pasta).
+networking (--pasta).
 
 Exit status: 125 vethctl failed, 126 PROGRAM cannot be executed, 127
 PROGRAM not found; otherwise PROGRAM's status (vethctl does not wait).
@@ -112,6 +127,9 @@ fn run(opts: Options) -> Result<Infallible> {
         None => None,
     };
 
+    if opts.pasta {
+        return run_pasta(opts, program, info);
+    }
     // Refused early, before a helper is forked and before unshare-rs has
     // made anything: the pair needs CAP_NET_ADMIN here.
     require_net_admin()?;
@@ -151,6 +169,36 @@ fn run(opts: Options) -> Result<Infallible> {
     }
 }
 
+/// `--pasta`: the same two ways (a chain, or `--pid`), with pasta in place
+/// of the pair.
+fn run_pasta(opts: Options, program: Option<Program>, info: Option<OwnedFd>) -> Result<Infallible> {
+    // Found before a helper is forked: a missing pasta runs nothing.
+    let plan = pasta::Plan::new(&opts)?;
+    let start = move |pid| -> Result<()> {
+        let report = pasta::start(&plan, pid)?;
+        if let Some(fd) = info {
+            write_text(fd, &report)?;
+        }
+        Ok(())
+    };
+    match opts.pid {
+        Some(pid) => {
+            start(nix::unistd::Pid::from_raw(pid as i32))?;
+            match program {
+                Some(p) => Err(p.exec()),
+                None => cli::exit(0),
+            }
+        }
+        None => {
+            // The helper stays in this network namespace, where pasta's
+            // sockets must be, until unshare-rs has made the container's.
+            let helper = outside::fork_helper(start)?;
+            helper.hand_down()?;
+            Err(program.map_or_else(|| Error::msg("no program"), Program::exec))
+        }
+    }
+}
+
 fn require_net_admin() -> Result<()> {
     const CAP_NET_ADMIN: u32 = 12;
     let mut header = [0x2008_0522u32, 0]; // _LINUX_CAPABILITY_VERSION_3, this process
@@ -161,7 +209,7 @@ fn require_net_admin() -> Result<()> {
     if ok && data[0] & (1 << CAP_NET_ADMIN) == 0 {
         return Err(Error::msg(
             "a veth to the host needs CAP_NET_ADMIN in the host's network namespace, which this process lacks; \
-             without privileges use user-mode networking (pasta, Debian package passt)",
+             without privileges use user-mode networking: --pasta (Debian package passt)",
         ));
     }
     Ok(())
@@ -184,7 +232,11 @@ fn take_fd(fd: i32) -> Result<OwnedFd> {
 }
 
 fn write_report(fd: OwnedFd, report: &wire::Report) -> Result<()> {
-    let mut text = report.to_json().to_string();
+    write_text(fd, &report.to_json())
+}
+
+fn write_text(fd: OwnedFd, report: &serde_json::Value) -> Result<()> {
+    let mut text = report.to_string();
     text.push('\n');
     sys("write", "--info-fd", || {
         nix::unistd::write(&fd, text.as_bytes()).map(drop)
@@ -213,6 +265,10 @@ mod tests {
             "--bridge-addr",
             "--nat",
             "--remove-bridge",
+            "--pasta",
+            "--publish",
+            "--pasta-map-gw",
+            "--pasta-opt",
             "--info-fd",
             "--verbose",
             "--help",

@@ -20,6 +20,100 @@ pub enum Target {
     Path(PathBuf),
 }
 
+/// A port published on the host with `--pasta`: Docker's `-p` syntax,
+/// `[IP:]HOST[-HOST]:CONTAINER[-CONTAINER][/tcp|/udp]` or just `PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publish {
+    pub addr: Option<IpAddr>,
+    pub host: (u16, u16),
+    pub container: (u16, u16),
+    pub udp: bool,
+}
+
+impl Publish {
+    /// pasta's `-t`/`-u` spec: `[ADDR/]PORTS[:PORTS]`.
+    pub fn pasta_spec(&self) -> String {
+        let range = |(a, b): (u16, u16)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        };
+        let addr = self.addr.map_or(String::new(), |a| format!("{a}/"));
+        if self.host == self.container {
+            format!("{addr}{}", range(self.host))
+        } else {
+            format!("{addr}{}:{}", range(self.host), range(self.container))
+        }
+    }
+}
+
+impl std::str::FromStr for Publish {
+    type Err = String;
+    fn from_str(text: &str) -> std::result::Result<Publish, String> {
+        let (rest, udp) = match text.rsplit_once('/') {
+            Some((r, "tcp")) => (r, false),
+            Some((r, "udp")) => (r, true),
+            Some((_, p)) => return Err(format!("'{p}' is not tcp or udp")),
+            None => (text, false),
+        };
+        // An IPv6 address is bracketed, as in Docker: [::1]:8080:80.
+        let (addr, ports) = if let Some(v6) = rest.strip_prefix('[') {
+            let (a, p) = v6
+                .split_once("]:")
+                .ok_or("an IPv6 address goes in brackets: [::1]:8080:80")?;
+            (Some(a), p)
+        } else {
+            match rest.matches(':').count() {
+                2 => {
+                    let (a, p) = rest.split_once(':').expect("two colons");
+                    (Some(a), p)
+                }
+                _ => (None, rest),
+            }
+        };
+        let addr = addr
+            .map(|a| {
+                a.parse::<IpAddr>()
+                    .map_err(|_| format!("'{a}' is not an IP address"))
+            })
+            .transpose()?;
+        let range = |t: &str| -> std::result::Result<(u16, u16), String> {
+            let port = |p: &str| match p.parse::<u16>() {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(format!("'{p}' is not a port (1-65535)")),
+            };
+            match t.split_once('-') {
+                Some((a, b)) => {
+                    let (a, b) = (port(a)?, port(b)?);
+                    if a > b {
+                        return Err(format!("the range {a}-{b} is backwards"));
+                    }
+                    Ok((a, b))
+                }
+                None => port(t).map(|p| (p, p)),
+            }
+        };
+        let (host, container) = match ports.split_once(':') {
+            Some((h, c)) => (range(h)?, range(c)?),
+            None => {
+                let r = range(ports)?;
+                (r, r)
+            }
+        };
+        if host.1 - host.0 != container.1 - container.0 {
+            return Err("the host and container ranges differ in length".into());
+        }
+        Ok(Publish {
+            addr,
+            host,
+            container,
+            udp,
+        })
+    }
+}
+
 /// An extra route of the container end: `CIDR[,via=IP]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Route {
@@ -48,6 +142,13 @@ pub struct Options {
     pub nat: bool,
     /// `--remove-bridge NAME`: remove a bridge and its NAT table, nothing else.
     pub remove_bridge: Option<IfName>,
+    /// `--pid PID` (also in `target`): pasta joins a process, not a file.
+    pub pid: Option<u32>,
+    /// `--pasta`: user-mode networking instead of a veth pair.
+    pub pasta: bool,
+    pub publish: Vec<Publish>,
+    pub pasta_map_gw: bool,
+    pub pasta_opts: Vec<String>,
     pub info_fd: Option<i32>,
     pub verbose: bool,
     pub argv: Vec<OsString>,
@@ -107,6 +208,11 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         bridge_addrs: Vec::new(),
         nat: false,
         remove_bridge: None,
+        pid: None,
+        pasta: false,
+        publish: Vec::new(),
+        pasta_map_gw: false,
+        pasta_opts: Vec::new(),
         info_fd: None,
         verbose: false,
         argv: Vec::new(),
@@ -116,6 +222,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             Long("pid") => {
                 let pid: u32 = value(PROG, "--pid", parser.value().map_err(usage)?)?;
                 set_target(Target::Path(PathBuf::from(format!("/proc/{pid}/ns/net"))))?;
+                o.pid = Some(pid);
             }
             Long("netns") => {
                 let name: String = value(PROG, "--netns", parser.value().map_err(usage)?)?;
@@ -180,6 +287,16 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                 parser.value().map_err(usage)?,
             )?),
             Long("nat") => o.nat = true,
+            Long("pasta") => o.pasta = true,
+            Long("publish") => {
+                o.publish
+                    .push(value(PROG, "--publish", parser.value().map_err(usage)?)?)
+            }
+            Long("pasta-map-gw") => o.pasta_map_gw = true,
+            Long("pasta-opt") => {
+                o.pasta_opts
+                    .push(value(PROG, "--pasta-opt", parser.value().map_err(usage)?)?)
+            }
             Long("remove-bridge") => {
                 o.remove_bridge = Some(value(
                     PROG,
@@ -206,6 +323,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
             && o.host.addrs.is_empty()
             && o.bridge.is_none()
             && !o.nat
+            && !o.pasta
             && o.argv.is_empty();
         if !alone {
             return Err(Error::usage(
@@ -216,6 +334,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         return Ok(Parsed::Run(Box::new(o)));
     }
     o.target = target.unwrap_or(Target::Chain);
+    if o.pasta {
+        check_pasta(&o)?;
+    } else if !o.publish.is_empty() || o.pasta_map_gw || !o.pasta_opts.is_empty() {
+        return Err(Error::usage(
+            PROG,
+            "--publish, --pasta-map-gw and --pasta-opt go with --pasta (a veth container is reached at its address)",
+        ));
+    }
     if o.nat && o.bridge.is_none() {
         return Err(Error::usage(
             PROG,
@@ -251,6 +377,45 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         }
     }
     Ok(Parsed::Run(Box::new(o)))
+}
+
+/// What pasta cannot do, or does in its own way, refused with the reason.
+fn check_pasta(o: &Options) -> Result<()> {
+    if matches!(o.target, Target::Path(_)) && o.pid.is_none() {
+        return Err(Error::usage(
+            PROG,
+            "--pasta joins a process's user and network namespaces: give --pid PID, or put vethctl before unshare-rs -U in a chain",
+        ));
+    }
+    let host_side = !o.host.addrs.is_empty()
+        || o.host.name.is_some()
+        || o.host.mac.is_some()
+        || o.bridge.is_some()
+        || o.nat;
+    if host_side {
+        return Err(Error::usage(
+            PROG,
+            "--pasta makes no host end: --host-*, --bridge and --nat are for a veth pair",
+        ));
+    }
+    if !o.routes.is_empty() || !o.lo {
+        return Err(Error::usage(
+            PROG,
+            "--pasta sets the routes and lo itself: --route and --no-lo are for a veth pair",
+        ));
+    }
+    for v4 in [true, false] {
+        if o.container
+            .addrs
+            .iter()
+            .filter(|a| a.addr.is_ipv4() == v4)
+            .count()
+            > 1
+        {
+            return Err(Error::usage(PROG, "--pasta: one --addr per family"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -105,7 +105,7 @@ fn privilege_hint(e: Error) -> Error {
     e.with_hint_for(|errno| {
         (errno == Errno::EPERM).then(|| {
             "a veth to the host needs CAP_NET_ADMIN in the host's network namespace; without privileges \
-             use user-mode networking (pasta, Debian package passt)"
+             use user-mode networking: --pasta (Debian package passt)"
                 .into()
         })
     })
