@@ -1,6 +1,10 @@
 //! cgctl: put this process into a cgroup with limits, then exec the rest of
 //! the argv; or manage such a group. See README.md.
 
+#[allow(dead_code)] // the test interpreter's helpers and the -v listing
+mod devices;
+#[allow(dead_code)]
+mod devices_bpf;
 mod lifecycle;
 mod limits;
 mod manage;
@@ -11,17 +15,18 @@ mod stats;
 use chain::cgroup::{Layout, Mode};
 use chain::cli;
 use chain::exec::{self, Program};
-use chain::supervise::{Forked, fork_supervised};
+use chain::supervise::{Forked, fork_supervised, fork_supervised_into};
 use chain::{Error, Result, trace};
 use options::{Command, PROG, RunOptions};
 use place::Group;
 use std::convert::Infallible;
+use std::os::fd::AsFd;
 use std::os::unix::fs::MetadataExt;
 use std::time::Duration;
 
 macro_rules! usage {
     () => {
-        "usage: cgctl [limits] [--name NAME] [--parent PATH] [--wait [--stats-json FILE]] [--] program [argument...]\n       cgctl stats|freeze|thaw|rm GROUP | cgctl kill [-s SIG] GROUP | cgctl ls"
+        "usage: cgctl [limits] [--devices container] [--device-rule RULE]... [--name NAME] [--parent PATH] [--wait] [--stats-json FILE] [--] program [argument...]\n       cgctl stats|freeze|thaw|rm GROUP | cgctl kill [-s SIG] GROUP | cgctl ls"
     };
 }
 
@@ -49,16 +54,27 @@ Limits:
       --io-weight N       1..10000 (io.weight; v1 blkio.weight)
 SIZE: bytes, with K, M, G or T (powers of 1024), or max.
 
+Devices:
+      --devices container only the nodes a container needs (null, zero, full,
+                          random, urandom, tty, ptmx, pts), nothing else: no
+                          block device (v2: a BPF program; v1: devices.*)
+      --devices none      no device at all, before --device-rule
+      --device-rule 'TYPE MAJ:MIN ACCESS'
+                          allow more: TYPE c, b or a; MAJ, MIN a number or *;
+                          ACCESS of r, w, m (repeatable)
+
 Group:
-      --name NAME         the group's name (default cgctl-PID); an existing
-                          group of that name is joined
+      --name NAME         the group's name; an existing group of that name
+                          is joined, and it stays after PROGRAM (without a
+                          name: cgctl-PID, supervised as with --wait and
+                          removed when PROGRAM ends)
       --parent PATH       create it below this cgroup path instead of below
                           this process's own cgroup
-      --wait              fork: the child joins and execs PROGRAM; cgctl
+      --wait              (a named group) fork: the child joins and execs PROGRAM; cgctl
                           forwards signals, reports an OOM kill, kills what
                           is left when PROGRAM ends, removes the group, and
                           exits with PROGRAM's status (137 when OOM-killed)
-      --stats-json FILE   with --wait: write the final stats (stats format)
+      --stats-json FILE   when the group ends: write its final stats
 
 Management (GROUP: a name below this process's cgroup, or /a/cgroup/path):
       stats GROUP         JSON like runc events --stats, plus raw v2 keys
@@ -116,12 +132,25 @@ fn run(opts: RunOptions) -> Result<Infallible> {
     let layout = Layout::detect()?;
     trace::note(format_args!("cgroup layout: {:?}", layout.mode));
     let v2 = layout.mode == Mode::V2;
-    let writes = if v2 {
+    let mut writes = if v2 {
         opts.limits.v2_writes(&device_numbers)
     } else {
         opts.limits.v1_writes(&device_numbers)
     }
     .map_err(Error::msg)?;
+    let mut v1_controllers = opts.limits.controllers_v1();
+    // The device policy: a BPF program on the cgroup2 directory where there
+    // is one (pure v2, and hybrid's unified tree, which the kernel checks
+    // too); the v1 devices controller on pure v1.
+    let device_program = match &opts.devices {
+        Some(policy) if layout.mode == Mode::V1 => {
+            v1_controllers.push("devices");
+            writes.extend(policy.v1_writes());
+            None
+        }
+        Some(policy) => Some(policy.compile()),
+        None => None,
+    };
     let name = opts
         .name
         .clone()
@@ -129,16 +158,23 @@ fn run(opts: RunOptions) -> Result<Infallible> {
     let group = place::create(
         &layout,
         &opts.limits.controllers_v2(),
-        &opts.limits.controllers_v1(),
+        &v1_controllers,
         opts.parent.as_deref(),
         &name,
     )?;
-    // Limits before anyone joins: the workload never runs unlimited.
-    if let Err(e) = group.write_limits(&writes) {
+    // Limits and the device policy before anyone joins: the workload never
+    // runs unlimited.
+    let limited = group
+        .write_limits(&writes)
+        .and_then(|()| match &device_program {
+            Some(program) => attach_devices(&group, program),
+            None => Ok(()),
+        });
+    if let Err(e) = limited {
         group.remove_created();
         return Err(e);
     }
-    if !opts.wait {
+    if !opts.supervised() {
         if let Err(e) = group.join() {
             group.remove_created();
             return Err(e);
@@ -148,16 +184,71 @@ fn run(opts: RunOptions) -> Result<Infallible> {
     wait_mode(&group, program, &opts)
 }
 
-/// `--wait`: the child joins and execs; cgctl stays outside the group to
-/// report on it and remove it.
+/// The device policy's program, attached to the group's cgroup2 directory.
+/// Only a group this run created: programs attached to a reused group
+/// would pile up (the kernel runs them all, up to 64).
+fn attach_devices(group: &Group, program: &[devices_bpf::Insn]) -> Result<()> {
+    let placed = group
+        .dirs
+        .iter()
+        .find(|p| p.controllers.is_empty())
+        .ok_or_else(|| {
+            Error::msg("a device policy needs a cgroup2 directory for its BPF program")
+        })?;
+    if !placed.created {
+        return Err(Error::msg(format!(
+            "--devices applies to a group cgctl creates, and {} exists already: choose a new --name",
+            placed.dir.display()
+        )));
+    }
+    let dir = open_dir(&placed.dir)?;
+    devices_bpf::load_and_attach(dir.as_fd(), program)
+}
+
+fn open_dir(dir: &std::path::Path) -> Result<std::os::fd::OwnedFd> {
+    chain::sys("open", dir.display(), || {
+        nix::fcntl::open(
+            dir,
+            nix::fcntl::OFlag::O_RDONLY
+                | nix::fcntl::OFlag::O_DIRECTORY
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+    })
+}
+
+/// The supervised child, born in the group where the kernel allows it.
+///
+/// Where there is a cgroup2 directory (pure v2; hybrid's unified tree),
+/// clone3(CLONE_INTO_CGROUP) starts the child inside it: no move, so no wait
+/// on the kernel's cgroup_threadgroup_rwsem (an RCU grace period, 10-20 ms
+/// after idle). v1 hierarchies are still joined by a write (the same rwsem:
+/// hybrid and v1 keep that cost). Fallback, with a -v line: fork and join.
+fn fork_into(group: &Group) -> Result<(Forked, bool)> {
+    let unified = group.unified().map(open_dir).transpose();
+    if let Ok(Some(dir)) = &unified {
+        match fork_supervised_into(libc::SIGKILL, Some(dir.as_fd())) {
+            Ok(forked) => return Ok((forked, true)),
+            Err(e) => trace::note(format_args!("{e}: the child forks and moves in instead")),
+        }
+    }
+    Ok((fork_supervised(libc::SIGKILL)?, false))
+}
+
+/// Supervised (`--wait`, or an anonymous group): the child starts in the
+/// group and execs; cgctl stays outside it to report on it and remove it.
 fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infallible> {
     let ooms_before = lifecycle::oom_kills(group).unwrap_or(0);
-    let supervisor = match fork_supervised(libc::SIGKILL) {
-        Ok(Forked::Child) => {
-            group.join()?;
+    let supervisor = match fork_into(group) {
+        Ok((Forked::Child, born_inside)) => {
+            if born_inside {
+                group.join_v1()?;
+            } else {
+                group.join()?;
+            }
             return Err(program.exec());
         }
-        Ok(Forked::Parent(s)) => s,
+        Ok((Forked::Parent(s), _)) => s,
         Err(e) => {
             group.remove_created();
             return Err(e);
@@ -193,6 +284,7 @@ fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infal
         )?;
     }
     group.remove()?;
+    group.leave_leaf()?;
     cli::exit(if oom { 137 } else { status })
 }
 
@@ -262,6 +354,8 @@ mod tests {
             "--parent",
             "--wait",
             "--stats-json",
+            "--devices",
+            "--device-rule",
             "stats",
             "freeze",
             "thaw",

@@ -1,5 +1,6 @@
 //! Command-line parsing for cgctl. No syscalls happen here.
 
+use crate::devices::{self, Policy, Rule};
 use crate::limits::{self, Limits, Size};
 use chain::cli::{parse_signal, value};
 use chain::{Error, Result};
@@ -16,7 +17,18 @@ pub struct RunOptions {
     pub name: Option<String>,
     pub wait: bool,
     pub stats_json: Option<PathBuf>,
+    /// `--devices` / `--device-rule`: which device nodes the group may use.
+    pub devices: Option<Policy>,
     pub argv: Vec<OsString>,
+}
+
+impl RunOptions {
+    /// Whether cgctl forks and stays to remove the group: asked for with
+    /// --wait, and always for an anonymous group, which nobody else could
+    /// remove (its name dies with cgctl).
+    pub fn supervised(&self) -> bool {
+        self.wait || self.name.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -92,8 +104,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         name: None,
         wait: false,
         stats_json: None,
+        devices: None,
         argv: Vec::new(),
     };
+    let mut device_rules: Option<Vec<Rule>> = None;
     while let Some(arg) = parser.next().map_err(usage)? {
         match arg {
             Long("mem") => {
@@ -187,6 +201,26 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                 o.name = Some(group_name(&n, "--name")?);
             }
             Long("wait") => o.wait = true,
+            Long("devices") => {
+                let preset: String = value(PROG, "--devices", parser.value().map_err(usage)?)?;
+                let rules = match preset.as_str() {
+                    "container" => devices::container_preset(),
+                    "none" => Vec::new(),
+                    _ => {
+                        return Err(Error::usage(
+                            PROG,
+                            format!("--devices: '{preset}' is not a preset (container or none)"),
+                        ));
+                    }
+                };
+                device_rules.get_or_insert_with(Vec::new).extend(rules);
+            }
+            Long("device-rule") => {
+                let rule = typed("--device-rule", parser.value().map_err(usage)?, |t| {
+                    devices::parse_rule(t, true)
+                })?;
+                device_rules.get_or_insert_with(Vec::new).push(rule);
+            }
             Long("stats-json") => o.stats_json = Some(parser.value().map_err(usage)?.into()),
             Short('v') | Long("verbose") => verbose = true,
             Short('h') | Long("help") => return Ok(Parsed::Help),
@@ -202,11 +236,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
     if o.argv.is_empty() {
         return Err(Error::usage(PROG, "missing the program to run"));
     }
-    if o.stats_json.is_some() && !o.wait {
+    if o.stats_json.is_some() && !o.supervised() {
         return Err(Error::usage(
             PROG,
-            "--stats-json is written when the group ends: it needs --wait",
+            "--stats-json is written when the group ends: a --name group needs --wait for it",
         ));
+    }
+    if let Some(rules) = device_rules {
+        o.devices = Some(Policy::new(&rules).map_err(|e| Error::usage(PROG, e))?);
     }
     Ok(Parsed::Run(Box::new(Invocation {
         command: Command::Run(Box::new(o)),
@@ -315,7 +352,7 @@ mod tests {
         assert!(err(&["--mem", "1M"]).starts_with("missing the program"));
         assert!(err(&["--name", "a/b", "sh"]).contains("use --parent"));
         assert!(err(&["--parent", "rel", "sh"]).contains("not an absolute cgroup path"));
-        assert!(err(&["--stats-json", "/tmp/x", "sh"]).contains("needs --wait"));
+        assert!(err(&["--stats-json", "/tmp/x", "--name", "n", "sh"]).contains("needs --wait"));
         assert!(err(&["stats"]).contains("missing GROUP"));
         assert!(err(&["freeze", "a", "b"]).contains("unexpected argument"));
         assert!(err(&["--bogus", "sh"]).starts_with("invalid option '--bogus'"));

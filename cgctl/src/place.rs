@@ -302,7 +302,21 @@ impl Group {
     /// needs write access to the target's cgroup.procs and to that of the
     /// common ancestor of the old and the new cgroup.
     pub fn join(&self) -> Result<()> {
-        for p in &self.dirs {
+        self.join_hierarchies(true)
+    }
+
+    /// [`Group::join`] for a process born in the unified directory already
+    /// (clone3 CLONE_INTO_CGROUP): only the v1 hierarchies, if any.
+    pub fn join_v1(&self) -> Result<()> {
+        self.join_hierarchies(false)
+    }
+
+    fn join_hierarchies(&self, unified_too: bool) -> Result<()> {
+        for p in self
+            .dirs
+            .iter()
+            .filter(|p| unified_too || !p.controllers.is_empty())
+        {
             chain::file::write(&p.dir.join("cgroup.procs"), b"0").map_err(|e| {
                 e.with_hint_for(|errno| {
                     matches!(errno, Errno::EACCES | Errno::EPERM).then(|| {
@@ -313,8 +327,11 @@ impl Group {
                 })
             })?;
         }
-        if let Some(leaf) = &self.leaf {
-            // Empty again now that the caller has left it.
+        if let Some(leaf) = &self.leaf
+            && unified_too
+        {
+            // Empty again now that the caller has left it (not when the
+            // caller supervises from there: then leave_leaf does it).
             let _ = sys("rmdir", leaf.display(), || {
                 std::fs::remove_dir(leaf).map_err(io_errno)
             });
@@ -334,6 +351,21 @@ impl Group {
             }
             let _ = std::fs::remove_dir(leaf);
         }
+    }
+
+    /// After supervising from the leaf (pure v2, when the caller was alone
+    /// in its cgroup): back to the parent, and the leaf removed, so that
+    /// nothing of this run is left.
+    pub fn leave_leaf(&self) -> Result<()> {
+        let Some(leaf) = &self.leaf else {
+            return Ok(());
+        };
+        if let Some(parent) = leaf.parent() {
+            chain::file::write(&parent.join("cgroup.procs"), b"0")?;
+        }
+        sys("rmdir", leaf.display(), || {
+            std::fs::remove_dir(leaf).map_err(io_errno)
+        })
     }
 
     /// Removes the group from every hierarchy (it must be empty).

@@ -29,7 +29,7 @@ use nix::errno::Errno;
 use nix::fcntl::{OFlag, open, openat};
 use nix::sys::stat::Mode;
 use nix::unistd::Pid;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 /// The signals a supervisor forwards: every catchable signal except SIGCHLD
 /// (its own business) and the synchronous faults (ILL, TRAP, ABRT, BUS, FPE,
@@ -98,6 +98,17 @@ pub struct Supervisor {
 /// restored; in the parent, forwarded signals and SIGCHLD stay blocked until
 /// [`Supervisor::wait`].
 pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
+    fork_supervised_into(deathsig, None)
+}
+
+/// [`fork_supervised`], with the child born inside the cgroup2 directory
+/// `cgroup` (clone3 with CLONE_INTO_CGROUP, Linux 5.7) instead of moved
+/// there afterwards: a move takes the kernel's cgroup_threadgroup_rwsem for
+/// writing, which waits for an RCU grace period (10-20 ms after idle); a
+/// birth in place does not. An error (old kernel, a group that cannot hold
+/// processes) leaves nothing changed, so the caller may fall back to
+/// [`fork_supervised`] and a move.
+pub fn fork_supervised_into(deathsig: i32, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked> {
     let me = nix::unistd::getpid();
     let parent_pidfd = pidfd_open(me)?;
     let proc_root = open(
@@ -133,14 +144,18 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
 
     // SAFETY: the tools are single-threaded, so the child may run any code.
     let begin = std::time::Instant::now();
-    let forked = match unsafe { nix::unistd::fork() } {
+    let result = match cgroup {
+        None => unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", "", e)),
+        Some(dir) => clone_into_cgroup(dir),
+    };
+    let forked = match result {
         Ok(forked) => forked,
         Err(e) => {
             // No child: leave the signal state as the caller had it.
             let _ = set_sigchld(old_chld);
             // SAFETY: puts back the mask read above.
             unsafe { libc::sigprocmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
-            return Err(Error::sys("fork", "", e));
+            return Err(e);
         }
     };
     match forked {
@@ -171,8 +186,13 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
         }
         nix::unistd::ForkResult::Parent { child } => {
             // Traced here only: the child must not report the fork too.
+            let how = if cgroup.is_some() {
+                "clone3 CLONE_INTO_CGROUP"
+            } else {
+                "fork"
+            };
             trace::step(
-                format_args!("fork = child {child}, supervised"),
+                format_args!("{how} = child {child}, supervised"),
                 begin.elapsed(),
             );
             Ok(Forked::Parent(Supervisor {
@@ -181,6 +201,54 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
                 proc_root,
             }))
         }
+    }
+}
+
+/// fork(2) as clone3(CLONE_INTO_CGROUP): the child starts in `cgroup`.
+///
+/// The child is a copy like fork's (no CLONE_VM, the stack is the copy's),
+/// but the C library is not told: musl's cached thread id stays the
+/// parent's in the child. The child therefore only makes syscalls until it
+/// execs (as every caller's child does), nothing that signals "itself".
+fn clone_into_cgroup(cgroup: BorrowedFd<'_>) -> Result<nix::unistd::ForkResult> {
+    /// struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes).
+    #[repr(C)]
+    #[derive(Default)]
+    struct CloneArgs {
+        flags: u64,
+        pidfd: u64,
+        child_tid: u64,
+        parent_tid: u64,
+        exit_signal: u64,
+        stack: u64,
+        stack_size: u64,
+        tls: u64,
+        set_tid: u64,
+        set_tid_size: u64,
+        cgroup: u64,
+    }
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: cgroup.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM duplicates the process like fork; the
+    // argument struct lives across the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match Errno::result(ret) {
+        Ok(0) => Ok(nix::unistd::ForkResult::Child),
+        Ok(pid) => Ok(nix::unistd::ForkResult::Parent {
+            child: Pid::from_raw(pid as i32),
+        }),
+        Err(e) => Err(Error::sys("clone3", "CLONE_INTO_CGROUP", e)),
     }
 }
 

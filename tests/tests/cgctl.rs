@@ -366,3 +366,139 @@ fn bad_input_is_125_and_creates_nothing() {
         "bad input created {new:?}"
     );
 }
+
+/// The groups named cgctl-* below the test's own cgroups.
+fn anonymous_groups() -> Vec<PathBuf> {
+    own_cgroup_dirs()
+        .iter()
+        .flat_map(|d| std::fs::read_dir(d).unwrap().flatten().map(|e| e.path()))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("cgctl-"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_headline_one_liner_leaves_no_group_behind() {
+    // Anonymous groups of other tests running now would look like ours:
+    // this test counts only what appeared and stayed.
+    let before = anonymous_groups();
+    let root = rootfs();
+    let (u, p) = (bin("unshare-rs"), bin("pivot"));
+    let (u, p, root) = (
+        u.to_str().unwrap(),
+        p.to_str().unwrap(),
+        root.to_str().unwrap(),
+    );
+    for _ in 0..25 {
+        let out = cgctl(&[
+            "--mem",
+            "100M",
+            "--",
+            u,
+            "-fpnumi",
+            "--",
+            p,
+            root,
+            "--",
+            "/bin/true",
+        ]);
+        assert_eq!(out.status, 0, "{out:?}");
+    }
+    // The workload ran in the group, and its exit status comes back.
+    let out = cgctl(&[
+        "-v",
+        "--mem",
+        "100M",
+        "--",
+        u,
+        "-fpnumi",
+        "--",
+        p,
+        root,
+        "--",
+        "sh",
+        "-c",
+        "cat /proc/self/cgroup; exit 3",
+    ]);
+    assert_eq!(out.status, 3, "{out:?}");
+    let memory = out
+        .stdout
+        .lines()
+        .find(|l| l.contains(":memory:"))
+        .unwrap_or("");
+    assert!(
+        memory.contains("/cgctl-"),
+        "not in its group: {}",
+        out.stdout
+    );
+    // Where there is a cgroup2 tree, the child is born in the group.
+    assert!(
+        out.stderr.contains("clone3 CLONE_INTO_CGROUP = child"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("waiting for the group"),
+        "{}",
+        out.stderr
+    );
+    let left: Vec<PathBuf> = anonymous_groups()
+        .into_iter()
+        .filter(|g| !before.contains(g))
+        .collect();
+    assert!(left.is_empty(), "groups left behind: {left:?}");
+}
+
+#[test]
+fn the_container_device_policy_stops_mknod_of_the_hosts_disk() {
+    let root = rootfs();
+    let (u, p) = (bin("unshare-rs"), bin("pivot"));
+    let (u, p, root) = (
+        u.to_str().unwrap(),
+        p.to_str().unwrap(),
+        root.to_str().unwrap(),
+    );
+    // As root with every capability inside: a block node (the first loop
+    // device's numbers) and the host's memory (c 1:1), against what a
+    // container needs.
+    let inside = "d=$(mktemp -d /tmp/devices.XXXXXX); \
+                  mknod $d/disk b 7 0 && echo mknod-block-ok; \
+                  mknod $d/mem c 1 1 && echo mknod-mem-ok; \
+                  head -c1 /dev/zero >/dev/null && echo zero-ok; \
+                  echo x >/dev/null && echo null-ok; \
+                  mknod $d/null c 1 3 && echo x >$d/null && echo own-null-ok; \
+                  rm -rf $d";
+    let run = |policy: &[&str]| {
+        let mut args: Vec<&str> = policy.to_vec();
+        args.extend(["--", u, "-fpnumi", "--", p, root, "--", "sh", "-c", inside]);
+        cgctl(&args)
+    };
+    let open = run(&[]);
+    assert!(
+        open.stdout.contains("mknod-block-ok"),
+        "the control: {open:?}"
+    );
+    let closed = run(&["--devices", "container"]);
+    assert_eq!(closed.status, 0, "{closed:?}");
+    for allowed in ["zero-ok", "null-ok", "own-null-ok"] {
+        assert!(closed.stdout.contains(allowed), "{allowed}: {closed:?}");
+    }
+    for denied in ["mknod-block-ok", "mknod-mem-ok"] {
+        assert!(!closed.stdout.contains(denied), "{denied}: {closed:?}");
+    }
+    assert!(
+        closed.stderr.contains("Operation not permitted"),
+        "{closed:?}"
+    );
+    // A rule adds a device: the loop device's node may now be made.
+    let added = run(&["--devices", "container", "--device-rule", "b 7:0 m"]);
+    assert!(added.stdout.contains("mknod-block-ok"), "{added:?}");
+    assert!(!added.stdout.contains("mknod-mem-ok"), "{added:?}");
+    // Bad rules: one line, 125.
+    let bad = cgctl(&["--device-rule", "x 1:3 rw", "true"]);
+    assert_eq!(bad.status, 125, "{bad:?}");
+    assert_eq!(bad.stderr.lines().count(), 1, "{bad:?}");
+}
