@@ -1310,3 +1310,4 @@ if out:
 EOF
 bash "$SCRIPT_DIR/seccomp.sh"
 bash "$SCRIPT_DIR/net.sh"
+bash "$SCRIPT_DIR/cgroup.sh"
