@@ -284,7 +284,7 @@ fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infal
         )?;
     }
     group.remove()?;
-    group.leave_leaf()?;
+    group.leave_leaf();
     cli::exit(if oom { 137 } else { status })
 }
 

@@ -54,6 +54,7 @@ pub fn find(layout: &Layout, group: &str) -> Result<Group> {
         name: group.to_string(),
         dirs,
         leaf: None,
+        enabled: Vec::new(),
     })
 }
 

@@ -36,6 +36,9 @@ pub struct Group {
     pub dirs: Vec<Placed>,
     /// A leaf the caller was moved to (pure v2), removed after joining.
     pub leaf: Option<PathBuf>,
+    /// The controllers this run enabled in the leaf's parent's
+    /// cgroup.subtree_control (to give back when the leaf goes).
+    pub enabled: Vec<String>,
 }
 
 fn io_errno(e: std::io::Error) -> Errno {
@@ -46,11 +49,17 @@ fn io_errno(e: std::io::Error) -> Errno {
 pub fn hierarchies<'a>(layout: &'a Layout, v1_controllers: &[&str]) -> Result<Vec<&'a Hierarchy>> {
     let mut out: Vec<&Hierarchy> = Vec::new();
     if matches!(layout.mode, Mode::V1 | Mode::Hybrid) {
-        let wanted: Vec<&str> = if v1_controllers.is_empty() && layout.mode == Mode::V1 {
-            vec!["freezer"]
-        } else {
-            v1_controllers.to_vec()
-        };
+        let mut wanted: Vec<&str> = v1_controllers.to_vec();
+        // Pure v1 has no cgroup.freeze or cgroup.kill: the freezer
+        // hierarchy is what lets cgctl freeze, thaw and kill the group
+        // (without forks racing the kill), limits or not. Required when it
+        // is all the group has; else used where mounted.
+        if layout.mode == Mode::V1
+            && !wanted.contains(&"freezer")
+            && (wanted.is_empty() || layout.v1_for("freezer").is_some())
+        {
+            wanted.push("freezer");
+        }
         for c in wanted {
             let h = layout.v1_for(c).ok_or_else(|| {
                 Error::msg(format!("the {c} controller is not mounted (no cgroup v1 hierarchy has it): this kernel or system lacks it"))
@@ -103,9 +112,9 @@ fn prepare_v2(
     controllers: &[&str],
     root: &Path,
     explicit_parent: bool,
-) -> Result<(PathBuf, Option<PathBuf>)> {
+) -> Result<(PathBuf, Option<PathBuf>, Vec<String>)> {
     if controllers.is_empty() {
-        return Ok((parent.to_path_buf(), None));
+        return Ok((parent.to_path_buf(), None, Vec::new()));
     }
     let available = read(&parent.join("cgroup.controllers"))?;
     for c in controllers {
@@ -160,6 +169,12 @@ fn prepare_v2(
             }
         }
     }
+    let already = read(&target.join("cgroup.subtree_control"))?;
+    let newly: Vec<String> = controllers
+        .iter()
+        .filter(|c| !already.split_whitespace().any(|a| a == **c))
+        .map(|c| c.to_string())
+        .collect();
     let enable: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
     chain::file::write(
         &target.join("cgroup.subtree_control"),
@@ -172,7 +187,7 @@ fn prepare_v2(
             })
         })
     })?;
-    Ok((target, leaf))
+    Ok((target, leaf, newly))
 }
 
 /// v1 cpuset groups start with empty cpus and mems, and joining one fails
@@ -204,6 +219,7 @@ pub fn create(
         name: name.to_string(),
         dirs: Vec::new(),
         leaf: None,
+        enabled: Vec::new(),
     };
     let result = (|| {
         for h in hierarchies(layout, v1_controllers)? {
@@ -228,13 +244,14 @@ pub fn create(
                     Error::sys("open", base.display(), Errno::ENOENT).with_hint("no such cgroup")
                 );
             }
-            let (base, leaf) = if h.controllers.is_empty() && layout.mode == Mode::V2 {
+            let (base, leaf, enabled) = if h.controllers.is_empty() && layout.mode == Mode::V2 {
                 prepare_v2(&base, v2_controllers, &h.mount_point, parent.is_some())?
             } else {
-                (base, None)
+                (base, None, Vec::new())
             };
             if leaf.is_some() {
                 group.leaf = leaf;
+                group.enabled = enabled;
             }
             let dir = base.join(name);
             let created = mkdir(&dir)?;
@@ -356,16 +373,43 @@ impl Group {
     /// After supervising from the leaf (pure v2, when the caller was alone
     /// in its cgroup): back to the parent, and the leaf removed, so that
     /// nothing of this run is left.
-    pub fn leave_leaf(&self) -> Result<()> {
+    ///
+    ///
+    /// A process may not live in a cgroup that gives controllers to its
+    /// children (the no-internal-process rule): the controllers this run
+    /// enabled there are disabled first, when the leaf is the parent's
+    /// only child left. When that cannot be (another group appeared, or
+    /// the controllers were on before), the leaf stays, empty once cgctl
+    /// exits, and the next cgctl from the same cgroup reuses it.
+    pub fn leave_leaf(&self) {
         let Some(leaf) = &self.leaf else {
-            return Ok(());
+            return;
         };
-        if let Some(parent) = leaf.parent() {
-            chain::file::write(&parent.join("cgroup.procs"), b"0")?;
+        let Some(parent) = leaf.parent() else {
+            return;
+        };
+        let children = std::fs::read_dir(parent)
+            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+            .unwrap_or(usize::MAX);
+        if children == 1 && !self.enabled.is_empty() {
+            let disable: Vec<String> = self.enabled.iter().map(|c| format!("-{c}")).collect();
+            let _ = chain::file::write(
+                &parent.join("cgroup.subtree_control"),
+                disable.join(" ").as_bytes(),
+            );
         }
-        sys("rmdir", leaf.display(), || {
-            std::fs::remove_dir(leaf).map_err(io_errno)
-        })
+        match chain::file::write(&parent.join("cgroup.procs"), b"0") {
+            Ok(()) => {
+                let _ = sys("rmdir", leaf.display(), || {
+                    std::fs::remove_dir(leaf).map_err(io_errno)
+                });
+            }
+            Err(e) => trace::note(format_args!(
+                "{e}: {} stays, for the next cgctl from {}",
+                leaf.display(),
+                parent.display()
+            )),
+        }
     }
 
     /// Removes the group from every hierarchy (it must be empty).
