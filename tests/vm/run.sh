@@ -281,6 +281,32 @@ busybox_tree() {
   done
 }
 
+# A dynamic program and what it links, at the same paths in ROOT.
+add_dynamic() { # ROOT PROGRAM
+  local root=$1 prog=$2 lib
+  install -D -m 755 "$prog" "$root$prog"
+  for lib in $(ldd "$prog" | grep -o '/[^ ]*'); do
+    install -D -m 755 "$(readlink -f "$lib")" "$root$lib"
+  done
+}
+
+# `crun spec`, made to match the headline chain: /bin/true, no terminal,
+# a read-only /rootfs, 100M of memory.
+crun_bundle() {
+  local d
+  d=$(mktemp -d "$TMP/spec.XXXXXX")
+  (cd "$d" && crun spec) || die "crun spec failed"
+  python3 - "$d/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+c["root"] = {"path": "/rootfs", "readonly": True}
+c.setdefault("linux", {}).setdefault("resources", {})["memory"] = {"limit": 104857600}
+print(json.dumps(c))
+PY
+}
+
 build_initramfs() {
   local r=$TMP/root t
   busybox_tree "$r"
@@ -294,6 +320,12 @@ build_initramfs() {
   # The workloads: the memory hog of the articles, the fork counter.
   gcc -static -O2 -o "$r/bin/hog" "$REPO/tests/c/hog.c" || die "gcc -static hog.c failed"
   gcc -static -O2 -o "$r/bin/forks" "$REPO/tests/c/forks.c" || die "gcc -static forks.c failed"
+  # The benchmark's timer and its peer: crun with its shared libraries (and
+  # the loader, exec bit kept), a bundle whose root is the guest's /rootfs.
+  gcc -static -O2 -o "$r/bin/timeit" "$HERE/guest/timeit.c" || die "gcc -static timeit.c failed"
+  add_dynamic "$r" "$(command -v crun)"
+  mkdir -p "$r/bundle" "$r/run"
+  crun_bundle >"$r/bundle/config.json"
   install -m 755 "$HERE/guest/init" "$r/init"
   install -m 644 "$HERE"/guest/*.sh "$r/guest/"
   cp "$KDIR"/modules/*.ko "$r/lib/modules/" 2>/dev/null || true

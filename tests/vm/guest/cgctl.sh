@@ -44,6 +44,7 @@ cgctl_checks() {
   check clone-into-cgroup t_clone_into_cgroup
   check devices-container t_devices
   check devices-rule t_devices_rule
+  [ "$LAYOUT" = v2 ] && CHECK_TIMEOUT=90 check bench-headline t_bench
   check nothing-left t_nothing_left
 }
 
@@ -464,6 +465,29 @@ t_devices_rule() {
   echo "$out" | grep -q block-made || fail "the rule did not allow b 7:0 m: $out"
   echo "$out" | grep -q mem-made && fail "c 1:1 allowed: $out"
   echo "--device-rule 'b 7:0 m' allows that mknod and nothing more"
+}
+
+## the benchmark that needs pure v2 (figures, printed; fails only when a
+## row's command fails). Under TCG every figure is inflated; compare rows.
+
+t_bench() {
+  before=$(all_groups)
+  chain="unshare-rs -fpnumi -- pivot /rootfs -- /bin/true"
+  crun_run="/usr/bin/crun --cgroup-manager=cgroupfs run --bundle /bundle bench"
+  for mode in warm:15:0 cold:4:1000; do
+    name=${mode%%:*}; rest=${mode#*:}; runs=${rest%%:*}; idle=${rest#*:}
+    # timeit prints "median min-max" of RUNS runs, each after IDLE_MS idle.
+    a=$(timeit "$runs" "$idle" $chain 2>&1) || fail "chain: $a"
+    b=$(timeit "$runs" "$idle" cgctl --mem 100M -- $chain 2>&1) || fail "cgctl: $b"
+    c=$(timeit "$runs" "$idle" $crun_run 2>&1) || fail "crun: $c"
+    added=$(echo "${b%% *} ${a%% *}" | awk '{ printf "%+.2f", $1 - $2 }')
+    ratio=$(echo "${c%% *} ${b%% *}" | awk '{ printf "%.2f", $1 / $2 }')
+    echo "INFO bench $name ($runs runs, ${idle} ms idle before each): chain $a ms; cgctl --mem 100M + chain $b ms ($added); crun run (memory 100M) $c ms; crun/cgctl ${ratio}x"
+    summary="$summary $name: chain ${a%% *}, cgctl+chain ${b%% *} ($added), crun ${c%% *} (${ratio}x);"
+  done
+  new=$(new_groups "$before")
+  [ -z "$new" ] || fail "left behind:" $new
+  echo "pure v2, ms, medians under TCG:$summary"
 }
 
 ## last: nothing left
