@@ -31,6 +31,13 @@ note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { note "$*"; exit 1; }
 usage() { note "$*"; echo "usage: bash examples/mkrootfs.sh DIR" >&2; exit 2; }
 
+case ${1:-} in
+-h | --help)
+  sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+  exit 0
+  ;;
+-*) usage "unknown option '$1' (the only argument is the rootfs directory; a name starting with - goes as ./$1)" ;;
+esac
 [ $# -eq 1 ] || usage "expected one argument, the rootfs directory"
 [ -n "$1" ] || usage "the rootfs directory is an empty string"
 [ "$(realpath -m -- "$1")" != / ] || usage "refusing to build a rootfs in / (that is the host's root)"
