@@ -92,11 +92,6 @@ impl Access {
     pub const WRITE: Access = Access(4);
     pub const ALL: Access = Access(7);
 
-    /// From the kernel's bits; bits other than r, w and m are dropped.
-    pub fn from_bits(bits: u32) -> Access {
-        Access((bits & 7) as u8)
-    }
-
     pub fn bits(self) -> u32 {
         self.0 as u32
     }
@@ -121,6 +116,7 @@ impl Access {
         Access(self.0 & !other.0)
     }
 
+    #[cfg(test)] // used by the tests only
     /// Each of r, w, m in this set, one at a time.
     pub fn each(self) -> impl Iterator<Item = Access> {
         [Access::READ, Access::WRITE, Access::MKNOD]
@@ -337,6 +333,7 @@ impl Devices {
             && covers(self.minor, other.minor)
     }
 
+    #[cfg(test)] // used by the tests only
     /// Whether the device `major:minor` of this type is one of these.
     pub fn matches(&self, device_type: DeviceType, major: u32, minor: u32) -> bool {
         self.device_type == device_type
@@ -410,12 +407,14 @@ impl Policy {
         Ok(Policy { allowed })
     }
 
+    #[cfg(test)] // used by the tests only
     /// The allowed entries, in the order of the rules that made them (the
     /// overlaps that [`Policy::new`] adds come last).
     pub fn allowed(&self) -> &[Allowed] {
         &self.allowed
     }
 
+    #[cfg(test)] // used by the tests only
     /// Whether the policy lets a process do `access` (empty for access(2)
     /// F_OK/X_OK) on a device: cgroup v1's check, one entry covering all.
     pub fn allows(&self, device_type: DeviceType, major: u32, minor: u32, access: Access) -> bool {

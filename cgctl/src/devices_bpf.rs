@@ -125,6 +125,7 @@ impl Insn {
         insn(AND32_IMM, dst, 0, 0, imm)
     }
 
+    #[cfg(test)] // used by the tests only
     /// `if dst == imm goto +off`
     pub fn jeq(dst: Reg, imm: i32, off: i16) -> Insn {
         insn(JEQ_IMM, dst, 0, off, imm)
@@ -145,6 +146,7 @@ impl Insn {
     }
 }
 
+#[cfg(test)] // used by the tests only
 /// The program as the kernel takes it: 8 bytes per instruction, native
 /// byte order.
 pub fn to_bytes(prog: &[Insn]) -> Vec<u8> {
@@ -477,6 +479,13 @@ pub fn attach(cgroup_dir: BorrowedFd<'_>, prog: &OwnedFd) -> Result<()> {
 /// closes the program's fd: the attachment holds the program as long as
 /// the group exists.
 pub fn load_and_attach(cgroup_dir: BorrowedFd<'_>, prog: &[Insn]) -> Result<()> {
+    if chain::trace::enabled() {
+        chain::trace::note(format_args!(
+            "device program, {} instructions:\n{}",
+            prog.len(),
+            listing(prog).trim_end()
+        ));
+    }
     let prog_fd = load(prog)?;
     attach(cgroup_dir, &prog_fd)
 }

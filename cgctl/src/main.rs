@@ -1,9 +1,7 @@
 //! cgctl: put this process into a cgroup with limits, then exec the rest of
 //! the argv; or manage such a group. See README.md.
 
-#[allow(dead_code)] // the test interpreter's helpers and the -v listing
 mod devices;
-#[allow(dead_code)]
 mod devices_bpf;
 mod lifecycle;
 mod limits;

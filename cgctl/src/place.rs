@@ -393,6 +393,8 @@ impl Group {
             .unwrap_or(usize::MAX);
         if children == 1 && !self.enabled.is_empty() {
             let disable: Vec<String> = self.enabled.iter().map(|c| format!("-{c}")).collect();
+            // Best effort: if the kernel refuses, the move below fails too
+            // and says why.
             let _ = chain::file::write(
                 &parent.join("cgroup.subtree_control"),
                 disable.join(" ").as_bytes(),

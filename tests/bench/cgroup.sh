@@ -215,9 +215,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# apt_install, skip, find_tool, find_ours: tests/bench/lib.sh.
+# apt_install, skip, find_tool, find_ours, one_line: tests/bench/lib.sh.
 . "$SCRIPT_DIR/lib.sh"
-one_line() { tr '\n' ' ' <"$1" | cut -c1-300; }
 
 # --- tools ---------------------------------------------------------------------
 if ! find_tool HYPERFINE hyperfine hyperfine; then

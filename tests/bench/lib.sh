@@ -78,3 +78,7 @@ find_ours() {
     fi
     printf -v "$var" '%s' "$path"
 }
+
+# A file's text on one line, cut to WIDTH (default 300) characters: for
+# error messages and table cells.
+one_line() { tr '\n' ' ' <"$1" | cut -c1-"${2:-300}"; }

@@ -215,9 +215,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-# apt_install, skip, find_tool, find_ours: tests/bench/lib.sh.
+# apt_install, skip, find_tool, find_ours, one_line: tests/bench/lib.sh.
 . "$SCRIPT_DIR/lib.sh"
-one_line() { tr '\n' ' ' <"$1" | cut -c1-200; }
 
 # --- tools ---------------------------------------------------------------------
 if ! find_tool HYPERFINE hyperfine hyperfine; then
@@ -243,7 +242,7 @@ T=("$BB" true)
 
 # sysloop: the loader, the loop, the exec wrapper (static, no libseccomp).
 "$CC" -O2 -static -o "$TMP/sysloop" "$SCRIPT_DIR/sysloop.c" 2>"$TMP/cc.err" \
-    || die "$CC -O2 -static sysloop.c failed: $(one_line "$TMP/cc.err")"
+    || die "$CC -O2 -static sysloop.c failed: $(one_line "$TMP/cc.err" 200)"
 SYSLOOP=$TMP/sysloop
 
 # sclo: libseccomp's compile + load (static if libseccomp.a is there).
@@ -256,7 +255,7 @@ elif "$CC" -O2 -static -o "$TMP/sclo" "$SCRIPT_DIR/sclo.c" -lseccomp 2>"$TMP/cc.
 elif "$CC" -O2 -o "$TMP/sclo" "$SCRIPT_DIR/sclo.c" -lseccomp 2>"$TMP/cc.err"; then
     SCLO=$TMP/sclo SCLO_LINK="dynamic (no static libseccomp.a: dynamic loading is in its rows)"
 else
-    skip libseccomp "$CC sclo.c -lseccomp failed: $(one_line "$TMP/cc.err")"
+    skip libseccomp "$CC sclo.c -lseccomp failed: $(one_line "$TMP/cc.err" 200)"
 fi
 LIBSECCOMP_VERSION=$(dpkg-query -W -f '${Version}' libseccomp2 2>/dev/null || echo '?')
 
@@ -298,12 +297,12 @@ IFS=, read -r -a CAP_NAMES <<<"$CAPS"
 
 # OCI.json: the profile evaluated for LIST, as every tool below gets it.
 "$SECCOMPCTL" --profile "$PODMAN_PROFILE" --caps "$CAPS" --print-profile >"$TMP/oci.json" 2>"$TMP/sc.err" \
-    || die "seccompctl --profile $PODMAN_PROFILE --caps $CAPS --print-profile fails: $(one_line "$TMP/sc.err")"
+    || die "seccompctl --profile $PODMAN_PROFILE --caps $CAPS --print-profile fails: $(one_line "$TMP/sc.err" 200)"
 OCI=$TMP/oci.json
 "$SECCOMPCTL" --profile "$OCI" --caps "$CAPS" --dump-raw "$TMP/ours.bpf" 2>"$TMP/sc.err" \
-    || die "seccompctl --dump-raw fails: $(one_line "$TMP/sc.err")"
+    || die "seccompctl --dump-raw fails: $(one_line "$TMP/sc.err" 200)"
 "$SECCOMPCTL" --default --dump-raw "$TMP/default.bpf" 2>"$TMP/sc.err" \
-    || die "seccompctl --default --dump-raw fails: $(one_line "$TMP/sc.err")"
+    || die "seccompctl --default --dump-raw fails: $(one_line "$TMP/sc.err" 200)"
 
 # --- the python helper: flatten, export, interpret, run, report -----------------
 cat >"$TMP/sc.py" <<'EOF'
@@ -626,7 +625,7 @@ if [[ -n $PY_SECCOMP ]]; then
     if "$PY_SECCOMP" "$TMP/sc.py" export "$OCI" "$TMP" 2>"$TMP/py.err"; then
         LIB_OK=1 LIB_HOW="python3-seccomp ($PY_SECCOMP)"
     else
-        note "python3-seccomp export failed: $(one_line "$TMP/py.err")"
+        note "python3-seccomp export failed: $(one_line "$TMP/py.err" 200)"
     fi
 fi
 if (( ! LIB_OK )) && [[ -n $SCLO ]]; then
@@ -638,7 +637,7 @@ if (( ! LIB_OK )) && [[ -n $SCLO ]]; then
         done
     done
     if (( ok )); then
-        LIB_OK=1 LIB_HOW="sclo -x (no usable python3-seccomp: ${PY_SECCOMP:-none found}; $(one_line "$TMP/py.err" 2>/dev/null))"
+        LIB_OK=1 LIB_HOW="sclo -x (no usable python3-seccomp: ${PY_SECCOMP:-none found}; $(one_line "$TMP/py.err" 200 2>/dev/null))"
     fi
 fi
 (( LIB_OK )) || skip libseccomp "no python3-seccomp and no sclo to export libseccomp's filters"
@@ -646,7 +645,7 @@ LIB_SAME=
 if (( LIB_OK )) && [[ -n $SCLO ]]; then
     "$SCLO" -A x86_64 -x "$TMP/sclo-nat.bpf" "$TMP/rules.txt" 2>"$TMP/sclo.err" \
         && "$SCLO" -x "$TMP/sclo-3abi.bpf" "$TMP/rules.txt" 2>>"$TMP/sclo.err" \
-        || die "sclo -x fails: $(one_line "$TMP/sclo.err")"
+        || die "sclo -x fails: $(one_line "$TMP/sclo.err" 200)"
     if cmp -s "$TMP/sclo-nat.bpf" "$TMP/lib-nat-O1.bpf" && cmp -s "$TMP/sclo-3abi.bpf" "$TMP/lib-3abi-O1.bpf"; then
         LIB_SAME="sclo's native and 3-ABI default filters are byte-identical to the exported ones"
     else
@@ -677,7 +676,7 @@ if [[ -n $CRUN && $(stat -f -c %T /sys/fs/cgroup 2>/dev/null) == tmpfs \
         BACK=("$SYSLOOP" -m "/proc/$$/ns/mnt" --)
         RUN_IN_NOTE="hybrid cgroups with controllers on cgroup2 ($(cat /sys/fs/cgroup/unified/cgroup.controllers)), which crun refuses: the chain set ran in a private mount namespace without /sys/fs/cgroup/unified; our rows and their floor went back to this script's mount namespace first (sysloop -m /proc/$$/ns/mnt --: one static exec, in ours only)"
     else
-        skip crun "hybrid cgroup host (crun refuses it) and hiding /sys/fs/cgroup/unified failed: $(one_line "$TMP/runin.err")"
+        skip crun "hybrid cgroup host (crun refuses it) and hiding /sys/fs/cgroup/unified failed: $(one_line "$TMP/runin.err" 200)"
         RUN_IN=() CRUN=
     fi
 fi
@@ -686,7 +685,7 @@ CAPS_OCI=$(printf 'CAP_%s\n' "${CAP_NAMES[@]}" | paste -sd, -)
 if [[ -n $CRUN ]]; then
     mkdir -p -- "$TMP/bundle" "$TMP/bundle-nosec" "$CRUN_STATE"
     if ! (cd -- "$TMP/bundle" && "$CRUN" spec) >"$TMP/crun.err" 2>&1; then
-        skip crun "crun spec failed: $(one_line "$TMP/crun.err")"; CRUN=
+        skip crun "crun spec failed: $(one_line "$TMP/crun.err" 200)"; CRUN=
     else
         python3 - "$TMP/bundle/config.json" "$TMP/bundle-nosec/config.json" "$ROOTFS" "$OCI" "$CAPS_OCI" <<'EOF'
 import json, sys
@@ -734,8 +733,8 @@ add() {
     for w in "$@"; do printf -v q '%q' "$w"; cmd+="${cmd:+ }$q"; done
     local -n run=$file
     if ! "${run[@]}" "$@" >"$TMP/check.out" 2>"$TMP/check.err"; then
-        [[ $tool == ours ]] && die "'$name' fails: $(one_line "$TMP/check.err")"
-        skip "$tool" "'$name' fails here: $(one_line "$TMP/check.err")"
+        [[ $tool == ours ]] && die "'$name' fails: $(one_line "$TMP/check.err" 200)"
+        skip "$tool" "'$name' fails here: $(one_line "$TMP/check.err" 200)"
         return 0
     fi
     printf '%s\t%s\t%s\n' "$key" "$name" "$cmd" >>"$TMP/rows-$file.tsv"
@@ -797,7 +796,7 @@ hf_args() {  # hf_args SET: --command-name NAME CMD ... for that set's rows
 CPU=${SECCOMP_CPU:-$(python3 -c 'import os; print(max(os.sched_getaffinity(0)))')}
 "$SECCOMPCTL" --profile "$OCI" --caps "$CAPS" --test getppid --test 'personality 0xffffffff' \
     --test 'socket 1 0x7fff 0' --test futex_waitv --test 'process_mrelease -1 0' >"$TMP/tests.txt" 2>&1 \
-    || die "seccompctl --test fails: $(one_line "$TMP/tests.txt")"
+    || die "seccompctl --test fails: $(one_line "$TMP/tests.txt" 200)"
 CONDS=("no filter=-" "ours (3 ABIs)=$TMP/ours.bpf")
 if (( LIB_OK )); then
     CONDS+=("lib x86_64=$TMP/lib-nat-O1.bpf" "lib x86_64 -O2=$TMP/lib-nat-O2.bpf"

@@ -96,6 +96,23 @@ impl Lab {
             .unwrap_or_else(|e| panic!("--info-fd is not one JSON object ({e}): {text:?}"))
     }
 
+    /// The host's way out: a plain pair to the namespace OUTSIDE (up0 there,
+    /// uplink0 here) with these addresses.
+    fn uplink(&self, outside: &str, outside_addr: &str, host_addr: &str) {
+        self.wire(&[
+            "--netns",
+            outside,
+            "--name",
+            "up0",
+            "--addr",
+            outside_addr,
+            "--host-name",
+            "uplink0",
+            "--host-addr",
+            host_addr,
+        ]);
+    }
+
     /// Deletes every namespace of the test and checks what a user would:
     /// no process left in them, the pairs gone with the containers'
     /// namespaces, no namespace file left, the machine's links unchanged.
@@ -1038,18 +1055,7 @@ fn nat_lets_a_bridge_reach_beyond_the_host_and_remove_bridge_undoes_it() {
     let mut lab = Lab::new("nat");
     let [outside, c1, c2] = ["out", "c1", "c2"].map(|r| lab.netns(r));
     // The way out of the host: a plain pair to the outside namespace.
-    lab.wire(&[
-        "--netns",
-        &outside,
-        "--name",
-        "up0",
-        "--addr",
-        "192.168.77.2/24",
-        "--host-name",
-        "uplink0",
-        "--host-addr",
-        "192.168.77.1/24",
-    ]);
+    lab.uplink(&outside, "192.168.77.2/24", "192.168.77.1/24");
     // Without NAT: the outside has no route back to 10.0.9.0/24.
     lab.wire(&[
         "--netns",
@@ -1199,18 +1205,7 @@ fn pasta_gives_a_rootless_chain_a_network_that_ends_with_it() {
     let mut lab = Lab::new("pasta");
     let outside = lab.netns("out");
     // The host's way out, which pasta copies: an address and a default route.
-    lab.wire(&[
-        "--netns",
-        &outside,
-        "--name",
-        "up0",
-        "--addr",
-        "10.97.1.2/24",
-        "--host-name",
-        "uplink0",
-        "--host-addr",
-        "10.97.1.1/24",
-    ]);
+    lab.uplink(&outside, "10.97.1.2/24", "10.97.1.1/24");
     run(&mut lab.cmd(
         As::Root,
         &["ip", "route", "add", "default", "via", "10.97.1.2"],

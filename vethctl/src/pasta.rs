@@ -15,10 +15,8 @@ use chain::supervise::{pidfd_open, process_exited};
 use chain::{Error, Result, sys, trace};
 use nix::unistd::Pid;
 use serde_json::{Value, json};
-use std::ffi::OsString;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -32,8 +30,11 @@ pub struct Plan {
 
 impl Plan {
     pub fn new(o: &Options) -> Result<Plan> {
-        let program = find_in_path("pasta")
-            .ok_or_else(|| Error::msg("--pasta: pasta is not in PATH (Debian package passt)"))?;
+        // PATH is searched as for any program of the chain; missing is a
+        // failure of vethctl (125), not of a program (127).
+        let program = chain::exec::resolve(vec!["pasta".into()])
+            .map(|p| p.path)
+            .map_err(|_| Error::msg("--pasta: pasta is not in PATH (Debian package passt)"))?;
         // SAFETY: geteuid cannot fail.
         let args = args(o, unsafe { libc::geteuid() } == 0);
         let name = container_name(o);
@@ -105,13 +106,6 @@ pub fn args(o: &Options, root: bool) -> Vec<String> {
     }
     a.extend(o.pasta_opts.iter().cloned());
     a
-}
-
-fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| nix::unistd::access(p, nix::unistd::AccessFlags::X_OK).is_ok())
 }
 
 /// Starts pasta on the namespaces of `target` and a watcher that ends it
@@ -231,21 +225,16 @@ fn memfd(name: &str) -> Result<OwnedFd> {
 }
 
 fn read_pid(file: &OwnedFd) -> Result<Pid> {
-    let mut text = Vec::new();
-    let mut f = std::fs::File::from(
-        file.try_clone()
-            .map_err(|e| Error::sys("dup", "pasta's pid file", chain::file::errno_of(e)))?,
-    );
-    use std::io::Seek;
-    let _ = f.seek(std::io::SeekFrom::Start(0));
-    let _ = f.read_to_end(&mut text);
-    let text = OsString::from(std::ffi::OsStr::from_bytes(&text))
-        .to_string_lossy()
-        .into_owned();
+    // pasta wrote through its own copy: read from the start, by offset.
+    let mut bytes = [0u8; 32];
+    let n = sys("pread", "pasta's pid file", || {
+        nix::sys::uio::pread(file, &mut bytes, 0)
+    })?;
+    let text = String::from_utf8_lossy(&bytes[..n]);
     match text.trim().parse::<i32>() {
         Ok(pid) if pid > 0 => Ok(Pid::from_raw(pid)),
         _ => Err(Error::msg(format!(
-            "pasta started but wrote no pid to its --pid file ({:?}): is it older than 2021?",
+            "pasta started but wrote no pid to its --pid file ({:?})",
             text.trim()
         ))),
     }
@@ -275,25 +264,28 @@ fn start_watcher(container: OwnedFd, pasta: OwnedFd, daemon: Pid) -> Result<()> 
 
 fn watch(container: OwnedFd, pasta: OwnedFd) {
     let _ = nix::unistd::setsid();
-    // SAFETY: open/dup2/close_range on fds this process owns; the pidfds are
-    // moved to 3 and 4 first, and everything else is closed.
+    // Nothing of the helper's stays open here but the two pidfds: not its
+    // stdio, not the --info-fd pipe (whose reader waits for its end), not
+    // the chain's socket.
+    let (a, b) = {
+        let (c, p) = (container.as_raw_fd() as u32, pasta.as_raw_fd() as u32);
+        (c.min(p), c.max(p))
+    };
+    // SAFETY: open/dup2/close_range on fds this process owns; the ranges
+    // closed leave out exactly the two pidfds (both above 2).
     unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
         if null >= 0 {
             for fd in 0..3 {
                 libc::dup2(null, fd);
             }
         }
-        let (c, p) = (container.as_raw_fd(), pasta.as_raw_fd());
-        std::mem::forget((container, pasta));
-        let c3 = libc::fcntl(c, libc::F_DUPFD_CLOEXEC, 100);
-        let p4 = libc::fcntl(p, libc::F_DUPFD_CLOEXEC, 101);
-        libc::dup2(c3, 3);
-        libc::dup2(p4, 4);
-        libc::syscall(libc::SYS_close_range, 5u32, u32::MAX, 0u32);
+        for (first, last) in [(3, a - 1), (a + 1, b - 1), (b + 1, u32::MAX)] {
+            if first <= last {
+                libc::syscall(libc::SYS_close_range, first, last, 0u32);
+            }
+        }
     }
-    // SAFETY: 3 and 4 are the pidfds just placed there.
-    let (container, pasta) = unsafe { (OwnedFd::from_raw_fd(3), OwnedFd::from_raw_fd(4)) };
     use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
     use std::os::fd::AsFd;
     loop {
