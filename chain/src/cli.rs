@@ -61,6 +61,7 @@ pub fn parse_error<T>(
 /// supervising tool ends through [`exit`] with its child's status.
 pub fn main(prog: &'static str, run: impl FnOnce() -> Result<Infallible>) -> ! {
     trace::init(prog);
+    crate::note::keep();
     exec::save_signal_state();
     let err = match run() {
         Err(e) => e,

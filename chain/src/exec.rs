@@ -163,6 +163,14 @@ impl Program {
     /// runs after it (seccompctl loads its filter there). Returns only on
     /// failure.
     pub fn exec_with(self, last: impl FnOnce(ExecCall) -> Result<()>) -> Error {
+        // Helpers whose answers were left for the workload's exec: unless
+        // the next program is a chain tool (which does this itself), they
+        // are all awaited now, before anything the workload could see.
+        let next_is_chain_tool =
+            || self.carried.is_some() || crate::note::path_is_chain_tool(&self.path);
+        if let Err(e) = crate::late::before_exec(next_is_chain_tool) {
+            return e;
+        }
         if let Err(e) = restore_signal_state() {
             return e;
         }

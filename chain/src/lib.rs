@@ -15,6 +15,9 @@
 //! - [`cli`]: the `main` wrapper and small option-parsing helpers.
 //! - [`carry`]: chain steps after pivot taken from the host as sealed
 //!   copies (pivot carries them in; CVE-2019-5736).
+//! - [`note`]: the ELF note that marks a chain tool, and how another tool
+//!   looks for it before exec.
+//! - [`late`]: helper answers collected just before the workload's exec.
 //! - [`cgroup`]: where the cgroup hierarchies are (v2, v1, hybrid) and where
 //!   a process is in each (cgctl, nsenter-rs --join-cgroup).
 
@@ -25,6 +28,8 @@ pub mod error;
 pub mod exec;
 pub mod exit;
 pub mod file;
+pub mod late;
+pub mod note;
 pub mod ns;
 pub mod outside;
 pub mod supervise;

@@ -15,6 +15,16 @@
 //! helper, closes the fd and clears the variable; an error stops the chain
 //! with the helper's own message.
 //!
+//! A late helper ([`fork_late_helper`], entry `FD:PID:late:EVENTFD`: its
+//! work is for the workload only) is told at the same moment, but its
+//! answer is awaited only right before the workload's exec
+//! ([`crate::late`]). It is woken through an eventfd, not by the request's
+//! arrival: a write to an AF_UNIX socket wakes its reader "synchronously"
+//! (WF_SYNC), which tells the scheduler to run the reader on the writer's
+//! CPU, where it preempts the writer, so nothing would run in parallel (seen:
+//! the server's send took as long as the helper's whole work). An eventfd's
+//! wakeup is a plain one, and the helper runs on the idle CPU.
+//!
 //! A helper whose socket closes without a message (no unshare-rs came later
 //! in the chain, or the chain died) exits quietly with status 0.
 
@@ -49,11 +59,31 @@ const SELF_WRITABLE: [&str; 3] = ["setgroups", "uid_map", "gid_map"];
 pub struct Helper {
     sock: OwnedFd,
     pub pid: Pid,
+    /// A late helper's wakeup (see the module notes); its answer may wait
+    /// until the workload's exec ([`crate::late`]).
+    wake: Option<OwnedFd>,
 }
 
 /// Forks a helper that waits in the current namespaces until it is told a
 /// pid, then runs `work(pid)` and answers with its outcome.
 pub fn fork_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
+    fork_helper_with(work, None)
+}
+
+/// [`fork_helper`] for a helper whose work only the workload needs (a
+/// network): the chain's next steps go on while it acts, and the
+/// workload's exec waits for its answer ([`crate::late`]).
+pub fn fork_late_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
+    let wake = sys("eventfd", "EFD_CLOEXEC (late helper's wakeup)", || {
+        // SAFETY: eventfd with an initial value and flags; the fd is owned below.
+        Errno::result(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) })
+            // SAFETY: just returned by the kernel, owned by nobody else.
+            .map(|fd| unsafe { OwnedFd::from_raw_fd(fd) })
+    })?;
+    fork_helper_with(work, Some(wake))
+}
+
+fn fork_helper_with(work: impl FnOnce(Pid) -> Result<()>, wake: Option<OwnedFd>) -> Result<Helper> {
     let (ours, theirs) = sys("socketpair", "AF_UNIX SOCK_SEQPACKET", || {
         socketpair(
             AddressFamily::Unix,
@@ -67,7 +97,7 @@ pub fn fork_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
     match unsafe { nix::unistd::fork() }.map_err(|e| Error::sys("fork", "helper", e))? {
         nix::unistd::ForkResult::Child => {
             drop(ours);
-            let code = helper_main(theirs, work);
+            let code = helper_main(theirs, wake, work);
             // SAFETY: the helper ends here without running the parent's
             // destructors or returning into its setup code.
             unsafe { libc::_exit(code) }
@@ -82,16 +112,22 @@ pub fn fork_helper(work: impl FnOnce(Pid) -> Result<()>) -> Result<Helper> {
             Ok(Helper {
                 sock: ours,
                 pid: child,
+                wake,
             })
         }
     }
 }
 
-fn helper_main(sock: OwnedFd, work: impl FnOnce(Pid) -> Result<()>) -> i32 {
+fn helper_main(sock: OwnedFd, wake: Option<OwnedFd>, work: impl FnOnce(Pid) -> Result<()>) -> i32 {
     // The helper must not outlive the chain it serves.
     // SAFETY: plain prctl with integer arguments.
     unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) };
     let _ = restore_signal_state();
+    if let Some(wake) = wake
+        && !wait_for_wake(&sock, &wake)
+    {
+        return 0; // nobody came: exit quietly
+    }
     let mut buf = [0u8; 64];
     let n = match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
         Ok(0) | Err(_) => return 0, // nobody came: exit quietly
@@ -114,6 +150,35 @@ fn helper_main(sock: OwnedFd, work: impl FnOnce(Pid) -> Result<()>) -> i32 {
     }
 }
 
+/// A late helper sleeps on its eventfd, and on its socket only for a hang
+/// up (POLLHUP, always reported): poll wakes a waiter only for the events
+/// it asked for, so the request's arrival (POLLIN) does not wake it, the
+/// eventfd written after it does. False when the socket closed without a
+/// wakeup.
+fn wait_for_wake(sock: &OwnedFd, wake: &OwnedFd) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    loop {
+        let mut fds = [
+            PollFd::new(wake.as_fd(), PollFlags::POLLIN),
+            PollFd::new(sock.as_fd(), PollFlags::empty()),
+        ];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(Errno::EINTR) => continue,
+            Err(_) => return false,
+            Ok(_) => {}
+        }
+        if fds[0]
+            .revents()
+            .is_some_and(|r| r.contains(PollFlags::POLLIN))
+        {
+            return true;
+        }
+        if fds[1].revents().is_some_and(|r| !r.is_empty()) {
+            return false;
+        }
+    }
+}
+
 fn parse_request(msg: &[u8]) -> Option<Pid> {
     let text = std::str::from_utf8(msg).ok()?;
     let pid: i32 = text.strip_prefix("pid ")?.trim().parse().ok()?;
@@ -121,7 +186,7 @@ fn parse_request(msg: &[u8]) -> Option<Pid> {
 }
 
 /// What a helper's answer means.
-fn parse_answer(msg: &[u8]) -> Result<()> {
+pub(crate) fn parse_answer(msg: &[u8]) -> Result<()> {
     let text = String::from_utf8_lossy(msg);
     let text = text.trim_end();
     if text == "ok" {
@@ -135,8 +200,18 @@ fn parse_answer(msg: &[u8]) -> Result<()> {
 
 impl Helper {
     /// Passes the helper down the chain: its socket survives the coming exec
-    /// and is listed in `CHAIN_SYNC_FDS` for unshare-rs to find.
+    /// and is listed in `CHAIN_SYNC_FDS` for unshare-rs to find. The chain
+    /// goes on once it has answered.
+    /// A late helper's entry also names its eventfd.
     pub fn hand_down(self) -> Result<()> {
+        let suffix = match self.wake {
+            Some(wake) => {
+                let efd = wake.into_raw_fd();
+                keep_across_exec(efd, "the late helper's wakeup")?;
+                format!(":late:{efd}")
+            }
+            None => String::new(),
+        };
         let fd = self.sock.into_raw_fd();
         sys(
             "fcntl",
@@ -147,7 +222,7 @@ impl Helper {
                 fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::empty())).map(drop)
             },
         )?;
-        let entry = format!("{fd}:{}", self.pid);
+        let entry = format!("{fd}:{}{suffix}", self.pid);
         let list = match std::env::var(SYNC_FDS_VAR) {
             Ok(old) if !old.is_empty() => format!("{old},{entry}"),
             _ => entry,
@@ -162,14 +237,8 @@ impl Helper {
     /// Tells the helper to act on `target`, waits for its answer, reaps it
     /// (see [`Reap`]).
     pub fn run(self, target: Pid, reap: Reap) -> Result<()> {
+        self.tell(target)?;
         let fd = self.sock.as_raw_fd();
-        let request = format!("pid {target}");
-        sys(
-            "send",
-            format_args!("helper {} '{request}'", self.pid),
-            || send(fd, request.as_bytes(), MsgFlags::MSG_NOSIGNAL).map(drop),
-        )
-        .map_err(|e| e.with_hint("the helper is gone"))?;
         let mut buf = [0u8; 4096];
         let n = sys(
             "recv",
@@ -215,6 +284,46 @@ impl Helper {
     }
 }
 
+impl Helper {
+    fn tell(&self, target: Pid) -> Result<()> {
+        let request = format!("pid {target}");
+        sys(
+            "send",
+            format_args!("helper {} '{request}'", self.pid),
+            || {
+                send(
+                    self.sock.as_raw_fd(),
+                    request.as_bytes(),
+                    MsgFlags::MSG_NOSIGNAL,
+                )
+                .map(drop)
+            },
+        )
+        .map_err(|e| e.with_hint("the helper is gone"))
+    }
+
+    /// Tells a late helper to act and hands its answer on
+    /// ([`crate::late::Pending`]).
+    fn tell_late(self, target: Pid) -> Result<crate::late::Pending> {
+        // Opened while the helper is certainly our child and unreaped, so
+        // the pidfd names this process and no other.
+        let pidfd = crate::supervise::pidfd_open(self.pid)?;
+        self.tell(target)?;
+        if let Some(wake) = &self.wake {
+            sys(
+                "write",
+                format_args!("eventfd 1 (wake helper {})", self.pid),
+                || nix::unistd::write(wake, &1u64.to_ne_bytes()).map(drop),
+            )?;
+        }
+        Ok(crate::late::Pending {
+            sock: self.sock,
+            pidfd,
+            pid: self.pid.as_raw(),
+        })
+    }
+}
+
 /// When a served helper is reaped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reap {
@@ -226,24 +335,41 @@ pub enum Reap {
     ByLaterWait,
 }
 
-/// Parses `FD:PID[,FD:PID...]`.
-pub fn parse_sync_fds(value: &str) -> Result<Vec<(RawFd, Pid)>> {
+/// One entry of `CHAIN_SYNC_FDS`.
+#[derive(Debug, PartialEq, Eq)]
+pub struct SyncEntry {
+    pub fd: RawFd,
+    pub pid: Pid,
+    /// A late helper's eventfd.
+    pub wake: Option<RawFd>,
+}
+
+/// Parses `FD:PID[:late:EVENTFD][,...]`.
+pub fn parse_sync_fds(value: &str) -> Result<Vec<SyncEntry>> {
     value
         .split(',')
         .filter(|e| !e.is_empty())
         .map(|entry| {
             let bad = || {
                 Error::msg(format!(
-                    "{SYNC_FDS_VAR}: bad entry '{entry}' (expected FD:PID)"
+                    "{SYNC_FDS_VAR}: bad entry '{entry}' (expected FD:PID or FD:PID:late:EVENTFD)"
                 ))
+            };
+            let (entry, wake) = match entry.split_once(":late:") {
+                Some((rest, efd)) => (rest, Some(efd.parse::<RawFd>().map_err(|_| bad())?)),
+                None => (entry, None),
             };
             let (fd, pid) = entry.split_once(':').ok_or_else(bad)?;
             let fd: RawFd = fd.parse().map_err(|_| bad())?;
             let pid: i32 = pid.parse().map_err(|_| bad())?;
-            if fd < 0 || pid <= 0 {
+            if fd < 0 || pid <= 0 || wake.is_some_and(|w| w < 0) {
                 return Err(bad());
             }
-            Ok((fd, Pid::from_raw(pid)))
+            Ok(SyncEntry {
+                fd,
+                pid: Pid::from_raw(pid),
+                wake,
+            })
         })
         .collect()
 }
@@ -258,7 +384,7 @@ pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
     unsafe { std::env::remove_var(SYNC_FDS_VAR) };
     let entries = parse_sync_fds(&value.to_string_lossy())?;
     let mut helpers = Vec::with_capacity(entries.len());
-    for (fd, pid) in entries {
+    for SyncEntry { fd, pid, wake } in entries {
         // SAFETY: the variable says the fd was handed to us; if it is not
         // open, fcntl fails below and the OwnedFd is forgotten, not closed.
         let sock = unsafe { OwnedFd::from_raw_fd(fd) };
@@ -274,7 +400,14 @@ pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
         });
         match checked {
             Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFSOCK => {
-                helpers.push(Helper { sock, pid })
+                let wake = match wake.map(|efd| take_eventfd(efd)).transpose() {
+                    Ok(w) => w,
+                    Err(e) => {
+                        std::mem::forget(sock);
+                        return Err(e);
+                    }
+                };
+                helpers.push(Helper { sock, pid, wake })
             }
             Ok(_) => {
                 std::mem::forget(sock);
@@ -299,11 +432,43 @@ pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
 /// have made. The order matters when an outer step needs an inner one's
 /// work: `vethctl --pasta -- mapids --auto -- unshare-rs -U` must start
 /// pasta in a user namespace whose maps mapids has written already.
+///
+/// A late helper is told in its turn and not awaited: its answer goes down
+/// the chain in `CHAIN_LATE_FDS` ([`crate::late`]); it is reaped as
+/// `reap` says, by a later wait or by whoever collects its answer.
 pub fn serve_waiting_helpers(target: Pid, reap: Reap) -> Result<()> {
+    let mut pending = Vec::new();
     for helper in take_waiting_helpers()?.into_iter().rev() {
-        helper.run(target, reap)?;
+        if helper.wake.is_some() {
+            pending.push(helper.tell_late(target)?);
+        } else {
+            helper.run(target, reap)?;
+        }
     }
-    Ok(())
+    crate::late::hand_down(pending)
+}
+
+/// An inherited late helper's eventfd, checked and made close-on-exec.
+fn take_eventfd(fd: RawFd) -> Result<OwnedFd> {
+    let what = format_args!("{fd} set FD_CLOEXEC ({SYNC_FDS_VAR} eventfd)").to_string();
+    // SAFETY: F_SETFD on a number the variable names; fails if not open.
+    sys("fcntl", what, || {
+        Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+    })
+    .map_err(|e| e.with_hint(format!("{SYNC_FDS_VAR} names an fd that is not open")))?;
+    // SAFETY: open (fcntl succeeded) and handed to us by the variable.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+pub(crate) fn keep_across_exec(fd: RawFd, what: &str) -> Result<()> {
+    sys(
+        "fcntl",
+        format_args!("{fd} clear FD_CLOEXEC ({what})"),
+        || {
+            // SAFETY: only changes the flags of an fd we own.
+            Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, 0) }).map(drop)
+        },
+    )
 }
 
 /// Parses `NAME=CONTENT;...`, allowing only setgroups, uid_map and gid_map.
@@ -366,11 +531,26 @@ mod tests {
     #[test]
     fn parses_sync_fd_lists() {
         assert_eq!(parse_sync_fds("").unwrap(), vec![]);
+        let entry = |fd, pid, wake| SyncEntry {
+            fd,
+            pid: Pid::from_raw(pid),
+            wake,
+        };
         assert_eq!(
-            parse_sync_fds("3:100,7:200").unwrap(),
-            vec![(3, Pid::from_raw(100)), (7, Pid::from_raw(200))]
+            parse_sync_fds("3:100,7:200:late:8").unwrap(),
+            vec![entry(3, 100, None), entry(7, 200, Some(8))]
         );
-        for bad in ["3", "x:1", "3:0", "-1:5", "3:1:2"] {
+        for bad in [
+            "3",
+            "x:1",
+            "3:0",
+            "-1:5",
+            "3:1:2",
+            "3:late",
+            "3:1:late",
+            "3:1:late:x",
+            "3:1:late:-1",
+        ] {
             assert!(parse_sync_fds(bad).is_err(), "{bad} accepted");
         }
     }

@@ -2,7 +2,8 @@
 //! namespaces, no root): the supervisor ([`fork_supervised`],
 //! `Supervisor::wait`), the input of the PID 1 decision (`signal_handled` on a
 //! live `/proc/PID/status`) and the outside-step protocol (`fork_helper`,
-//! `Helper::run`, `hand_down`, `take_waiting_helpers`).
+//! `Helper::run`, `hand_down`, `take_waiting_helpers`, late helpers and
+//! `late::before_exec`).
 //!
 //! Threads and signals. The library blocks signals and waits for them with
 //! `sigwaitinfo`, assuming a single-threaded process; libtest runs each test
@@ -802,6 +803,84 @@ fn hand_down_and_take(tmp: &TempDir) {
     assert_eq!(waitpid(idle_pid, None), Ok(WaitStatus::Exited(idle_pid, 0)));
 }
 
+/// A late helper is told by serve_waiting_helpers but not awaited; its
+/// answer goes into CHAIN_LATE_FDS, is left there for a chain tool, and is
+/// awaited (helper reaped, fds closed, variable removed) before the exec of
+/// anything else.
+fn late_helpers(tmp: &TempDir) {
+    use chain::late::{self, LATE_FDS_VAR};
+    set_sync_fds(None);
+    // SAFETY: this test binary has a single test thread.
+    unsafe { std::env::remove_var(LATE_FDS_VAR) };
+    let out = tmp.0.join("late");
+    let target = out.clone();
+    let helper = outside::fork_late_helper(move |pid| {
+        std::thread::sleep(Duration::from_millis(300));
+        std::fs::write(&target, pid.to_string()).map_err(|e| Error::msg(e.to_string()))
+    })
+    .unwrap();
+    let pid = helper.pid;
+    helper.hand_down().unwrap();
+    let value = std::env::var(SYNC_FDS_VAR).unwrap();
+    assert!(
+        value.contains(&format!(":{pid}:late:")),
+        "{SYNC_FDS_VAR}={value}"
+    );
+
+    let began = Instant::now();
+    outside::serve_waiting_helpers(Pid::from_raw(55), outside::Reap::Now).unwrap();
+    assert!(
+        began.elapsed() < Duration::from_millis(250),
+        "serving a late helper waited for its work ({:?})",
+        began.elapsed()
+    );
+    assert!(!out.exists(), "the late helper's work cannot be done yet");
+    let late_fds = std::env::var(LATE_FDS_VAR).expect("pending answer handed down");
+    let entries = late::parse(&late_fds).unwrap();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].pid, pid.as_raw());
+    assert_eq!(fd_flags(entries[0].sock).unwrap() & libc::FD_CLOEXEC, 0);
+
+    // The next program is a chain tool: the answer is left for it.
+    late::before_exec(|| true).unwrap();
+    assert_eq!(std::env::var(LATE_FDS_VAR).unwrap(), late_fds);
+    assert!(!out.exists());
+    // The next program is the workload: the answer is awaited first.
+    late::before_exec(|| false).unwrap();
+    assert_eq!(read_to_string(&out), "55");
+    assert!(std::env::var_os(LATE_FDS_VAR).is_none(), "variable removed");
+    assert_eq!(
+        fd_flags(entries[0].sock),
+        Err(Errno::EBADF),
+        "socket closed"
+    );
+    if let Some(fd) = entries[0].pidfd {
+        assert_eq!(fd_flags(fd), Err(Errno::EBADF), "pidfd closed");
+    }
+    assert_eq!(waitpid(pid, None), Err(Errno::ECHILD), "helper reaped");
+
+    // A late helper that fails: the error comes at the workload's exec.
+    let failing = outside::fork_late_helper(|_| Err(Error::msg("late failed"))).unwrap();
+    let failing_pid = failing.pid;
+    failing.hand_down().unwrap();
+    outside::serve_waiting_helpers(Pid::from_raw(55), outside::Reap::Now).unwrap();
+    let err = late::before_exec(|| false).unwrap_err();
+    // The helper names its program (here the library's default name).
+    assert_eq!(err.to_string(), format!("{}: late failed", trace::prog()));
+    assert_eq!(err.status, 125);
+    assert_eq!(
+        waitpid(failing_pid, None),
+        Err(Errno::ECHILD),
+        "helper reaped"
+    );
+
+    // Never told (its socket dropped): it exits quietly, woken by the hang-up.
+    let idle = outside::fork_late_helper(|_| Err(Error::msg("must not run"))).unwrap();
+    let idle_pid = idle.pid;
+    drop(idle);
+    assert_eq!(waitpid(idle_pid, None), Ok(WaitStatus::Exited(idle_pid, 0)));
+}
+
 /// CHAIN_SYNC_FDS naming something that is not a handed-down socket.
 fn bad_sync_fds(tmp: &TempDir) {
     // An fd that is not open.
@@ -850,6 +929,7 @@ fn forking_parts_of_the_library() {
     pid1_flag_respects_handled_signals();
     helper_protocol(&tmp);
     hand_down_and_take(&tmp);
+    late_helpers(&tmp);
     bad_sync_fds(&tmp);
 
     // SAFETY: this test binary has a single test thread.

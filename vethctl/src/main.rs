@@ -154,7 +154,9 @@ fn run(opts: Options) -> Result<Infallible> {
             // The helper stays in this network namespace: the pair needs
             // both namespaces, and only from here is the host's reachable
             // once unshare-rs has made the new one.
-            let helper = outside::fork_helper(move |pid| {
+            // Only the workload needs the network: the chain goes on while
+            // the pair is made, and the workload's exec waits for it.
+            let helper = outside::fork_late_helper(move |pid| {
                 let target =
                     wire::open_netns(std::path::Path::new(&format!("/proc/{pid}/ns/net")))?;
                 let report = wire::wire(&opts, &target)?;
