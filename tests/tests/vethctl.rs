@@ -934,6 +934,47 @@ fn bad_input_fails_with_one_line_and_leaves_nothing() {
             out.status
         ));
     }
+    // A late failure in the full chain: the helper's error arrives at
+    // pivot's exec of the workload (the helper wired while pivot mounted),
+    // which stops the chain with it; the workload never runs, and the
+    // bridge this run made is gone again.
+    let before = inventory(&lab.host);
+    let root = rootfs();
+    let pivot = bin("pivot");
+    let out = lab.vethctl(
+        &[
+            &["--host-name", "vt-taken"][..],
+            &bridged,
+            &[
+                "--",
+                u,
+                "-fpnumi",
+                "--",
+                pivot.to_str().unwrap(),
+                root.to_str().unwrap(),
+                "--",
+                "/bin/sh",
+                "-c",
+                "echo workload-ran",
+            ],
+        ]
+        .concat(),
+    );
+    let err = out.stderr.trim_end();
+    if out.status != 125
+        || err.lines().count() != 1
+        || !err.starts_with("pivot: vethctl: ")
+        || !err.contains("vt-taken")
+        || out.stdout.contains("workload-ran")
+        || inventory(&lab.host) != before
+    {
+        failures.push(format!(
+            "late failure in the chain: exit {}, stdout={:?}, stderr={err:?}, host now {:?}",
+            out.status,
+            out.stdout,
+            inventory(&lab.host)
+        ));
+    }
     // A program that does not exist: 127 before anything is set up.
     let before = inventory(&lab.host);
     let out = lab.vethctl(&[&to_c[..], &bridged, &["--", "no-such-program-here"]].concat());
