@@ -1,0 +1,103 @@
+//! The numbered walkthroughs of examples/ (issue 12), run as a user runs
+//! them, with the binaries under test (CHAIN_BIN); each assertion is what
+//! the walkthrough says the reader will see.
+
+use e2e::*;
+use std::process::Command;
+
+fn example(script: &str) -> Out {
+    let out = run(Command::new("bash")
+        .arg(repo_dir().join("examples").join(script))
+        .env("CHAIN_BIN", bin("pivot").parent().unwrap()));
+    assert_eq!(
+        out.status, 0,
+        "{script}: stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+fn line_after<'a>(text: &'a str, prefix: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
+}
+
+#[test]
+fn example_1_chroot_escapes_and_pivot_does_not() {
+    let out = example("01-chroot-escape.sh");
+    let sections: Vec<&str> = out.stdout.split("\n== ").collect();
+    let chroot = sections.iter().find(|s| s.starts_with("chroot ")).unwrap();
+    let pivot = sections
+        .iter()
+        .find(|s| s.starts_with("unshare-rs -m"))
+        .unwrap();
+    assert!(chroot.contains("\nescaped: "), "{}", out.stdout);
+    assert!(pivot.contains("\nstayed inside: "), "{}", out.stdout);
+    assert!(!pivot.contains("escaped"), "{}", out.stdout);
+    let marker = line_after(chroot, "escaped: ").split(' ').next().unwrap();
+    assert!(
+        !std::path::Path::new(marker).exists(),
+        "marker {marker} left behind"
+    );
+}
+
+#[test]
+fn example_2_namespaces_one_by_one() {
+    let out = example("02-namespaces.sh");
+    let s = &out.stdout;
+    assert_eq!(line_after(s, "inside: "), "box");
+    assert_ne!(line_after(s, "host still: "), "box");
+    let ps: Vec<&str> = s
+        .split("\n== PID")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(2)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(ps.len(), 1, "only ps in the new PID namespace: {ps:?}");
+    assert_eq!(ps[0].split_whitespace().collect::<Vec<_>>(), ["1", "ps"]);
+    assert_eq!(line_after(s, "unmapped: "), "uid 65534 (nobody)");
+    assert_eq!(line_after(s, "mapped:   "), "uid 0 (root)");
+    let links: Vec<&str> = s
+        .split("\n== network")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(
+        links[0].starts_with("lo ") && links[0].contains("DOWN"),
+        "{links:?}"
+    );
+    assert!(
+        line_after(s, "host queues: ").starts_with("1 with id "),
+        "{s}"
+    );
+    assert!(
+        line_after(s, "inside -i: ").starts_with("0 with id "),
+        "{s}"
+    );
+    for ns in ["uts", "net"] {
+        assert!(
+            line_after(s, &format!("{ns}: ")).ends_with(": different"),
+            "{s}"
+        );
+    }
+    // -un makes no mount namespace: the same one, and the example says so.
+    assert!(line_after(s, "mnt: ").ends_with(": same"), "{s}");
+    // The queue the example made on the host is gone again.
+    let id = line_after(s, "host queues: 1 with id ");
+    let ipcs = run(Command::new("ipcs").arg("-q"));
+    assert!(
+        !ipcs
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().nth(1) == Some(id)),
+        "queue {id} left: {}",
+        ipcs.stdout
+    );
+}
