@@ -101,3 +101,26 @@ fn example_2_namespaces_one_by_one() {
         ipcs.stdout
     );
 }
+
+#[test]
+fn example_3_the_clone_demo_and_one_line_of_ours_agree() {
+    let out = example("03-clone-demo.sh");
+    let facts = |title: &str| -> Vec<String> {
+        out.stdout
+            .split("\n== ")
+            .find(|s| s.starts_with(title))
+            .unwrap_or_else(|| panic!("no section {title:?}:\n{}", out.stdout))
+            .lines()
+            .skip(1)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let demo = facts("the clone() demo");
+    let ours = facts("ours: ");
+    assert_eq!(demo, ours, "{}", out.stdout);
+    assert_eq!(ours[0], "hostname: demo");
+    assert_eq!(ours[1], "uid: 0");
+    assert!(ours[2].ends_with("pid 1 is sh"), "{ours:?}");
+    assert_eq!(ours[3], "links: lo DOWN");
+}
