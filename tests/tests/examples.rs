@@ -124,3 +124,44 @@ fn example_3_the_clone_demo_and_one_line_of_ours_agree() {
     assert!(ours[2].ends_with("pid 1 is sh"), "{ours:?}");
     assert_eq!(ours[3], "links: lo DOWN");
 }
+
+#[test]
+fn example_6_joins_a_running_container_like_docker_exec() {
+    let out = example("06-exec-into.sh");
+    let s = &out.stdout;
+    assert_eq!(line_after(s, "hostname: "), "web");
+    assert_eq!(line_after(s, "state: "), "made inside");
+    // The rows of a ps section (after its title and ps's header), split.
+    let rows = |has: &dyn Fn(&str) -> bool| -> Vec<Vec<String>> {
+        s.split("\n== ")
+            .find(|x| has(x))
+            .unwrap_or_else(|| panic!("no such section:\n{s}"))
+            .lines()
+            .skip(2)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.split_whitespace().map(str::to_string).collect())
+            .collect()
+    };
+    let pid = line_after(s, "unshare-rs pid ");
+    let joined = rows(&|x| x.starts_with(&format!("nsenter-rs -t {pid} -a -- ps")));
+    assert_eq!(joined[0], ["1", "sleep"], "{s}");
+    assert_eq!(joined.len(), 2, "sleep and ps only: {s}");
+    let fresh = rows(&|x| x.contains("--mount-proc"));
+    assert_eq!(
+        fresh.len(),
+        2,
+        "a fresh proc shows the container's two: {s}"
+    );
+    assert_eq!(fresh[0], ["1", "sleep"]);
+    assert_eq!(fresh[1][1], "ps");
+    let host_view: usize = line_after(s, "processes seen: ").parse().unwrap();
+    assert!(
+        host_view > 2,
+        "the host's /proc shows the host's processes: {s}"
+    );
+    // The container was stopped by the example.
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "container {pid} still running"
+    );
+}
