@@ -165,3 +165,25 @@ fn example_6_joins_a_running_container_like_docker_exec() {
         "container {pid} still running"
     );
 }
+
+#[test]
+fn example_8_a_pod_two_containers_one_network_namespace() {
+    let out = example("08-pod.sh");
+    let s = &out.stdout;
+    let pod = line_after(s, "pod netns: ").split(' ').next().unwrap();
+    let expected = format!("net:[{pod}]");
+    assert_eq!(line_after(s, "A netns: "), expected, "{s}");
+    assert_eq!(line_after(s, "B netns: "), expected, "{s}");
+    assert_eq!(line_after(s, "B hostname: "), "b");
+    // Over the pod's lo: A's answer names A's own hostname.
+    assert_eq!(line_after(s, "B received: "), "hello from a");
+    // The pod's namespace file was unmounted and removed.
+    let file = line_after(s, "pod netns: ")
+        .split("persisted: ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(')');
+    assert!(!std::path::Path::new(file).exists(), "{file} left");
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(!mounts.contains(file), "{file} still mounted");
+}
