@@ -187,3 +187,36 @@ fn example_8_a_pod_two_containers_one_network_namespace() {
     let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
     assert!(!mounts.contains(file), "{file} still mounted");
 }
+
+#[test]
+fn example_5_the_hog_is_oom_killed_and_a_group_is_frozen_and_killed() {
+    let out = example("05-cgroups.sh");
+    let s = &out.stdout;
+    let last: u32 = s
+        .lines()
+        .filter_map(|l| l.strip_prefix("allocated "))
+        .filter_map(|l| l.strip_suffix(" MB"))
+        .map(|n| n.parse().unwrap())
+        .max()
+        .unwrap_or_else(|| panic!("the hog printed nothing:\n{s}"));
+    assert!(
+        (10..100).contains(&last),
+        "the hog got {last} MB under 100M:\n{s}"
+    );
+    assert!(
+        line_after(s, "cgctl said: ").contains("out of memory"),
+        "{s}"
+    );
+    assert_eq!(line_after(s, "exit status: "), "137");
+    assert!(line_after(s, "pids: ").ends_with(" of 50"), "{s}");
+    assert_eq!(line_after(s, "frozen: "), "0 ticks in 0.5 s");
+    let thawed: u32 = line_after(s, "thawed: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(thawed > 0, "{s}");
+    assert_eq!(line_after(s, "workload exit status: "), "137");
+    assert!(line_after(s, "groups left named ").ends_with(": 0"), "{s}");
+}
