@@ -220,3 +220,34 @@ fn example_5_the_hog_is_oom_killed_and_a_group_is_frozen_and_killed() {
     assert_eq!(line_after(s, "workload exit status: "), "137");
     assert!(line_after(s, "groups left named ").ends_with(": 0"), "{s}");
 }
+
+#[test]
+fn example_4_a_pair_then_a_bridge_with_nat_and_its_removal() {
+    let out = example("04-network.sh");
+    let s = &out.stdout;
+    let ct_addrs = s
+        .lines()
+        .find(|l| l.starts_with("eth0"))
+        .unwrap_or_else(|| panic!("no eth0 in the container:\n{s}"));
+    assert!(ct_addrs.contains("10.200.0.2/24"), "{s}");
+    for (what, expected) in [
+        ("ping host -> ct: ", "yes"),
+        ("ping ct -> host: ", "yes"),
+        ("c1 -> c2 (10.201.0.3): ", "yes"),
+        ("c1 -> the bridge (10.201.0.1): ", "yes"),
+        ("c1 -> the world (10.202.0.2): ", "yes"),
+        ("NAT: ", "masquerade"),
+        ("bridge left: ", "0"),
+        ("NAT table left: ", "0"),
+        // Without the NAT rule the world's answers have no way back.
+        ("c1 -> the world after removal: ", "no"),
+    ] {
+        assert_eq!(line_after(s, what), expected, "{what}\n{s}");
+    }
+    let left = run(Command::new("ip").args(["netns", "list"]));
+    assert!(
+        !left.stdout.contains("ex4-"),
+        "namespaces left: {}",
+        left.stdout
+    );
+}
