@@ -251,3 +251,39 @@ fn example_4_a_pair_then_a_bridge_with_nat_and_its_removal() {
         left.stdout
     );
 }
+
+#[test]
+fn example_7_overlay_layers_stay_and_dockers_defaults_refuse() {
+    let out = example("07-layers-and-seccomp.sh");
+    let s = &out.stdout;
+    assert_eq!(line_after(s, "inside: "), "hello from the app layer");
+    assert_eq!(line_after(s, "inside after: "), "changed");
+    assert_eq!(
+        line_after(s, "app layer still: "),
+        "hello from the app layer"
+    );
+    assert_eq!(line_after(s, "base layer still has /bin/ls: "), "yes");
+    assert_eq!(
+        line_after(s, "upper ./bin/ls is a whiteout (the deletion): "),
+        "character special file"
+    );
+    let section = |title: &str| -> &str {
+        s.split("\n== ")
+            .find(|x| x.starts_with(title))
+            .unwrap_or_else(|| panic!("no section {title:?}:\n{s}"))
+    };
+    let plain = section("2a.");
+    let docker = section("2b.");
+    assert_eq!(line_after(plain, "Seccomp: "), "0");
+    assert_eq!(line_after(plain, "mknod b 7:0: "), "made");
+    assert_eq!(line_after(plain, "mount tmpfs: "), "done");
+    assert_eq!(line_after(docker, "NoNewPrivs: "), "1");
+    assert_eq!(line_after(docker, "Seccomp: "), "2");
+    // Docker's default capability set (without CAP_MKNOD, bit 27).
+    let caps = u64::from_str_radix(line_after(docker, "CapEff: "), 16).unwrap();
+    assert_eq!(caps & (1 << 27), 0, "CAP_MKNOD kept: {caps:x}");
+    assert_eq!(caps & (1 << 21), 0, "CAP_SYS_ADMIN kept: {caps:x}");
+    assert_ne!(caps & (1 << 0), 0, "CAP_CHOWN dropped: {caps:x}");
+    assert_eq!(line_after(docker, "mknod b 7:0: "), "refused");
+    assert_eq!(line_after(docker, "mount tmpfs: "), "refused");
+}
