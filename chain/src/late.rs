@@ -123,7 +123,7 @@ pub fn before_exec(next_is_chain_tool: impl FnOnce() -> bool) -> Result<()> {
 /// Reads every pending answer, reaps each helper that is our child, closes
 /// the fds and removes the variable; the first helper's error is returned
 /// once all are collected.
-pub fn collect_all(value: &str) -> Result<()> {
+fn collect_all(value: &str) -> Result<()> {
     // SAFETY: the tools are single-threaded.
     unsafe { std::env::remove_var(LATE_FDS_VAR) };
     let mut first_error = None;
@@ -169,8 +169,9 @@ fn collect(entry: &Entry) -> Result<()> {
 }
 
 /// Waits for the helper's exit if it is our child (it exits right after
-/// answering), so that the workload inherits no zombie; ECHILD (another
-/// process's child: a supervisor above reaps it) is fine.
+/// answering), so that the workload inherits no zombie. The result is not
+/// an error either way: ECHILD means another process's child (a supervisor
+/// above reaps it), EINVAL a kernel without P_PIDFD (before 5.4).
 fn reap(pidfd: &OwnedFd) {
     const P_PIDFD: libc::idtype_t = 3;
     // SAFETY: a zeroed siginfo_t is a valid out-buffer for waitid.

@@ -200,9 +200,8 @@ pub(crate) fn parse_answer(msg: &[u8]) -> Result<()> {
 
 impl Helper {
     /// Passes the helper down the chain: its socket survives the coming exec
-    /// and is listed in `CHAIN_SYNC_FDS` for unshare-rs to find. The chain
-    /// goes on once it has answered.
-    /// A late helper's entry also names its eventfd.
+    /// and is listed in `CHAIN_SYNC_FDS` for unshare-rs to find (a late
+    /// helper's entry also names its eventfd, which survives too).
     pub fn hand_down(self) -> Result<()> {
         let suffix = match self.wake {
             Some(wake) => {
@@ -213,15 +212,7 @@ impl Helper {
             None => String::new(),
         };
         let fd = self.sock.into_raw_fd();
-        sys(
-            "fcntl",
-            format_args!("{fd} clear FD_CLOEXEC (the next program serves this helper)"),
-            || {
-                // SAFETY: fd is ours, just released from its OwnedFd.
-                let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-                fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::empty())).map(drop)
-            },
-        )?;
+        keep_across_exec(fd, "the next program serves this helper")?;
         let entry = format!("{fd}:{}{suffix}", self.pid);
         let list = match std::env::var(SYNC_FDS_VAR) {
             Ok(old) if !old.is_empty() => format!("{old},{entry}"),
@@ -282,9 +273,7 @@ impl Helper {
             e
         })
     }
-}
 
-impl Helper {
     fn tell(&self, target: Pid) -> Result<()> {
         let request = format!("pid {target}");
         sys(
@@ -450,16 +439,20 @@ pub fn serve_waiting_helpers(target: Pid, reap: Reap) -> Result<()> {
 
 /// An inherited late helper's eventfd, checked and made close-on-exec.
 fn take_eventfd(fd: RawFd) -> Result<OwnedFd> {
-    let what = format_args!("{fd} set FD_CLOEXEC ({SYNC_FDS_VAR} eventfd)").to_string();
-    // SAFETY: F_SETFD on a number the variable names; fails if not open.
-    sys("fcntl", what, || {
-        Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
-    })
+    sys(
+        "fcntl",
+        format_args!("{fd} set FD_CLOEXEC ({SYNC_FDS_VAR} eventfd)"),
+        || {
+            // SAFETY: F_SETFD on a number the variable names; fails if not open.
+            Errno::result(unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) }).map(drop)
+        },
+    )
     .map_err(|e| e.with_hint(format!("{SYNC_FDS_VAR} names an fd that is not open")))?;
     // SAFETY: open (fcntl succeeded) and handed to us by the variable.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// Clears FD_CLOEXEC: the fd is for the next program of the chain.
 pub(crate) fn keep_across_exec(fd: RawFd, what: &str) -> Result<()> {
     sys(
         "fcntl",

@@ -23,15 +23,28 @@ fn line_after<'a>(text: &'a str, prefix: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no line starting {prefix:?} in:\n{text}"))
 }
 
+/// The section of an example's output whose title (after its "== " line
+/// start) begins with `title`, title line included.
+fn section<'a>(text: &'a str, title: &str) -> &'a str {
+    text.split("\n== ")
+        .find(|x| x.starts_with(title))
+        .unwrap_or_else(|| panic!("no section {title:?} in:\n{text}"))
+}
+
+/// The non-empty lines of a section after its first `skip` lines.
+fn body(section: &str, skip: usize) -> Vec<&str> {
+    section
+        .lines()
+        .skip(skip)
+        .filter(|l| !l.is_empty())
+        .collect()
+}
+
 #[test]
 fn example_1_chroot_escapes_and_pivot_does_not() {
     let out = example("01-chroot-escape.sh");
-    let sections: Vec<&str> = out.stdout.split("\n== ").collect();
-    let chroot = sections.iter().find(|s| s.starts_with("chroot ")).unwrap();
-    let pivot = sections
-        .iter()
-        .find(|s| s.starts_with("unshare-rs -m"))
-        .unwrap();
+    let chroot = section(&out.stdout, "chroot ");
+    let pivot = section(&out.stdout, "unshare-rs -m");
     assert!(chroot.contains("\nescaped: "), "{}", out.stdout);
     assert!(pivot.contains("\nstayed inside: "), "{}", out.stdout);
     assert!(!pivot.contains("escaped"), "{}", out.stdout);
@@ -48,26 +61,12 @@ fn example_2_namespaces_one_by_one() {
     let s = &out.stdout;
     assert_eq!(line_after(s, "inside: "), "box");
     assert_ne!(line_after(s, "host still: "), "box");
-    let ps: Vec<&str> = s
-        .split("\n== PID")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .skip(2)
-        .take_while(|l| !l.is_empty())
-        .collect();
+    let ps = body(section(s, "PID:"), 2);
     assert_eq!(ps.len(), 1, "only ps in the new PID namespace: {ps:?}");
     assert_eq!(ps[0].split_whitespace().collect::<Vec<_>>(), ["1", "ps"]);
     assert_eq!(line_after(s, "unmapped: "), "uid 65534 (nobody)");
     assert_eq!(line_after(s, "mapped:   "), "uid 0 (root)");
-    let links: Vec<&str> = s
-        .split("\n== network")
-        .nth(1)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .take_while(|l| !l.is_empty())
-        .collect();
+    let links = body(section(s, "network:"), 1);
     assert_eq!(links.len(), 1, "{links:?}");
     assert!(
         links[0].starts_with("lo ") && links[0].contains("DOWN"),
@@ -105,19 +104,8 @@ fn example_2_namespaces_one_by_one() {
 #[test]
 fn example_3_the_clone_demo_and_one_line_of_ours_agree() {
     let out = example("03-clone-demo.sh");
-    let facts = |title: &str| -> Vec<String> {
-        out.stdout
-            .split("\n== ")
-            .find(|s| s.starts_with(title))
-            .unwrap_or_else(|| panic!("no section {title:?}:\n{}", out.stdout))
-            .lines()
-            .skip(1)
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    let demo = facts("the clone() demo");
-    let ours = facts("ours: ");
+    let demo = body(section(&out.stdout, "the clone() demo"), 1);
+    let ours = body(section(&out.stdout, "ours: "), 1);
     assert_eq!(demo, ours, "{}", out.stdout);
     assert_eq!(ours[0], "hostname: demo");
     assert_eq!(ours[1], "uid: 0");
@@ -132,21 +120,19 @@ fn example_6_joins_a_running_container_like_docker_exec() {
     assert_eq!(line_after(s, "hostname: "), "web");
     assert_eq!(line_after(s, "state: "), "made inside");
     // The rows of a ps section (after its title and ps's header), split.
-    let rows = |has: &dyn Fn(&str) -> bool| -> Vec<Vec<String>> {
-        s.split("\n== ")
-            .find(|x| has(x))
-            .unwrap_or_else(|| panic!("no such section:\n{s}"))
-            .lines()
-            .skip(2)
-            .filter(|l| !l.is_empty())
-            .map(|l| l.split_whitespace().map(str::to_string).collect())
+    let rows = |title: &str| -> Vec<Vec<&str>> {
+        body(section(s, title), 2)
+            .into_iter()
+            .map(|l| l.split_whitespace().collect())
             .collect()
     };
     let pid = line_after(s, "unshare-rs pid ");
-    let joined = rows(&|x| x.starts_with(&format!("nsenter-rs -t {pid} -a -- ps")));
+    let joined = rows(&format!("nsenter-rs -t {pid} -a -- ps"));
     assert_eq!(joined[0], ["1", "sleep"], "{s}");
     assert_eq!(joined.len(), 2, "sleep and ps only: {s}");
-    let fresh = rows(&|x| x.contains("--mount-proc"));
+    let fresh = rows(&format!(
+        "nsenter-rs -t {pid} -p -- unshare-rs -m --mount-proc"
+    ));
     assert_eq!(
         fresh.len(),
         2,
@@ -267,13 +253,8 @@ fn example_7_overlay_layers_stay_and_dockers_defaults_refuse() {
         line_after(s, "upper ./bin/ls is a whiteout (the deletion): "),
         "character special file"
     );
-    let section = |title: &str| -> &str {
-        s.split("\n== ")
-            .find(|x| x.starts_with(title))
-            .unwrap_or_else(|| panic!("no section {title:?}:\n{s}"))
-    };
-    let plain = section("2a.");
-    let docker = section("2b.");
+    let plain = section(s, "2a.");
+    let docker = section(s, "2b.");
     assert_eq!(line_after(plain, "Seccomp: "), "0");
     assert_eq!(line_after(plain, "mknod b 7:0: "), "made");
     assert_eq!(line_after(plain, "mount tmpfs: "), "done");
