@@ -1192,6 +1192,34 @@ print('ready', flush=True)
 c, a = s.accept(); c.settimeout(10); c.recv(100); c.sendall(b'hello from outside\\n')
 print(a[0], flush=True); time.sleep(0.5); c.close()";
 
+/// The container's end of the published port: answers "published" on each
+/// connection and ends only when a client says it read the answer. A
+/// connection made while the server was not yet listening, or one whose
+/// answer got lost (CI once saw the one connection of a one-shot `nc -l`
+/// served and its answer never reach the client, not reproduced since),
+/// costs a retry, not the test.
+const PUBLISHED_SERVER: &str = "import socket
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 80)); s.listen(8); s.settimeout(20)
+while True:
+    c, _ = s.accept(); c.settimeout(5)
+    try:
+        c.sendall(b'published\\n')
+        if c.recv(10) == b'got it': break
+    except OSError: pass
+    c.close()";
+
+/// The host's client of the published port: prints what it reads and,
+/// when that is the answer, says so, which ends the server.
+const PUBLISHED_CLIENT: &str = "import socket
+try:
+    s = socket.create_connection(('127.0.0.1', 8080), timeout=3)
+    line = s.makefile().readline()
+    print(line, end='')
+    if 'published' in line: s.sendall(b'got it')
+    s.close()
+except OSError: pass";
+
 /// ARGV as the test user in the host namespace of LAB, where /dev/net/tun
 /// can be opened by everyone, as on the distributions that ship it 0666:
 /// this machine's is 0600, so a private mount namespace gets its own tmpfs
@@ -1301,8 +1329,7 @@ fn pasta_gives_a_rootless_chain_a_network_that_ends_with_it() {
     //    reaches the container's port 80 (the host namespace's lo, new and
     //    down, goes up first, as a real host's is).
     run(&mut lab.cmd(As::Root, &["ip", "link", "set", "lo", "up"])).ok();
-    let inside =
-        "ip -o addr show dev eth0; exec busybox timeout 20 busybox nc -l -p 80 -e echo published";
+    let inside = "ip -o addr show dev eth0; exec python3 -c \"$0\"";
     let mut chain = rootless_with_tun(
         &lab,
         &[
@@ -1324,6 +1351,7 @@ fn pasta_gives_a_rootless_chain_a_network_that_ends_with_it() {
             "sh",
             "-c",
             inside,
+            PUBLISHED_SERVER,
         ],
     );
     let chain = chain
@@ -1334,8 +1362,10 @@ fn pasta_gives_a_rootless_chain_a_network_that_ends_with_it() {
     let _chain_guard = KillOnDrop(chain.id() as i32);
     let mut answer = String::new();
     let reached = wait_until(Duration::from_secs(10), || {
-        answer =
-            run(&mut lab.cmd(As::Root, &["busybox", "nc", "-w", "2", "127.0.0.1", "8080"])).stdout;
+        answer = run(lab
+            .cmd(As::Root, &["python3", "-c", PUBLISHED_CLIENT])
+            .stdin(Stdio::null()))
+        .stdout;
         answer.contains("published")
     });
     let out = finish(chain);
