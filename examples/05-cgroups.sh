@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Example 5: cgroups. The articles' memory hog under a 100M limit, killed by
 # the OOM killer; then a named group's stats, freeze/thaw and kill, as runc
-# gives them.
+# gives them. Where cgroup-tools is installed, the same hog first runs under
+# the classic cgcreate/cgset/cgexec sequence, to compare.
 #
 #   classic                                   ours
 #   cgcreate -g memory:hog                    cgctl --mem 100M --swap 0 -- ./hog
@@ -33,10 +34,33 @@ stop() {
     { wait "$sleeper"; } 2>/dev/null || true
   fi
   "$bin/cgctl" rm "$group" 2>/dev/null || true
+  if [ -n "${classic:-}" ]; then cgdelete -g "memory:$classic" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap stop EXIT
 cc -O2 -o "$work/hog" examples/c/hog.c
+
+# The classic one-liner, where libcgroup's tools are installed (Debian
+# package cgroup-tools). They name a group by its path from the hierarchy's
+# root, so the path is built below this shell's own memory cgroup, and the
+# limit file is v1's or v2's, whichever the memory controller is on.
+if command -v cgcreate >/dev/null; then
+  own=$(awk -F: '$2 == "memory" { print $3; exit } $1 == "0" { v2 = $3 } END { if (v2 != "") print v2 }' /proc/self/cgroup | head -n 1)
+  classic=${own%/}/example5-classic-$$
+  if grep -q ':memory:' /proc/self/cgroup; then
+    limit=(-r memory.limit_in_bytes=100M)
+    [ -e "/sys/fs/cgroup/memory$own/memory.memsw.limit_in_bytes" ] && limit+=(-r memory.memsw.limit_in_bytes=100M)
+  else
+    limit=(-r memory.max=100M -r memory.swap.max=0)
+  fi
+  show "cgcreate -g memory:$classic; cgset ${limit[*]}; cgexec -g memory:$classic hog; cgdelete"
+  cgcreate -g "memory:$classic"
+  cgset "${limit[@]}" "$classic"
+  status=0
+  cgexec -g "memory:$classic" "$work/hog" 2>/dev/null | tail -n 2 || status=${PIPESTATUS[0]}
+  echo "classic exit status: $status"
+  cgdelete -g "memory:$classic"
+fi
 
 show "cgctl --mem 100M --swap 0 -- hog"
 status=0

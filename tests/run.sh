@@ -22,6 +22,7 @@ cd "$(dirname "$0")/.."
 #   iptables (the bridge plugin's ipMasq): the network benchmark's peers
 #   (tests/bench/net.sh)   nftables: nft, to read vethctl --nat's ruleset
 #   passt: pasta, for vethctl --pasta (rootless networking)
+#   cgroup-tools: cgcreate/cgset/cgexec, example 5's classic one-liner
 # (an entry is a command, or a path pattern for packages that have none)
 need=()
 for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:iproute2 \
@@ -29,7 +30,8 @@ for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:
             cc:gcc /usr/include/seccomp.h:libseccomp-dev \
             '/usr/lib/python3/dist-packages/seccomp*.so:python3-seccomp' \
             /usr/share/containers/seccomp.json:golang-github-containers-common \
-            /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables nft:nftables pasta:passt; do
+            /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables nft:nftables pasta:passt \
+            cgcreate:cgroup-tools; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || compgen -G "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)

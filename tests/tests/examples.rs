@@ -194,6 +194,9 @@ fn example_5_the_hog_is_oom_killed_and_a_group_is_frozen_and_killed() {
         "{s}"
     );
     assert_eq!(line_after(s, "exit status: "), "137");
+    // The same hog under libcgroup's cgcreate/cgset/cgexec (tests/run.sh
+    // installs cgroup-tools): killed at the same limit.
+    assert_eq!(line_after(s, "classic exit status: "), "137", "{s}");
     assert!(line_after(s, "pids: ").ends_with(" of 50"), "{s}");
     assert_eq!(line_after(s, "frozen: "), "0 ticks in 0.5 s");
     let thawed: u32 = line_after(s, "thawed: ")
