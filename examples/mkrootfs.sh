@@ -17,8 +17,19 @@
 # minimal etc (passwd, group, hostname). Running it again on the same
 # directory brings it up to date; it never writes outside DIR.
 #
+#   - with --debian: a Debian minbase (bash, coreutils, apt) plus procps,
+#     made by debootstrap from the mirror apt uses (~24 s and ~210 MB here),
+#     in the host's release. The first build is kept as a tarball in
+#     /var/cache/chain-rootfs (MKROOTFS_CACHE overrides), and later builds
+#     unpack it (a few seconds). It is built in a temporary directory beside
+#     DIR and renamed into place, so a failed build leaves nothing; an
+#     existing DIR must be empty or an earlier --debian build (then it is
+#     left as it is). MKROOTFS_SUITE and MKROOTFS_MIRROR override the
+#     release and the mirror.
+#
 # Usage:
 #   bash examples/mkrootfs.sh DIR
+#   bash examples/mkrootfs.sh --debian DIR   # then: pivot DIR -- bash
 #   MKROOTFS_FROM_HOST=1 bash examples/mkrootfs.sh DIR   # force the fallback
 #   BUSYBOX=/path/to/busybox bash examples/mkrootfs.sh DIR
 #
@@ -31,17 +42,88 @@ note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { note "$*"; exit 1; }
 usage() { note "$*"; echo "usage: bash examples/mkrootfs.sh DIR" >&2; exit 2; }
 
+debian=0
+case ${1:-} in
+--debian)
+  debian=1
+  shift
+  ;;
+esac
 case ${1:-} in
 -h | --help)
   sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
   exit 0
   ;;
--*) usage "unknown option '$1' (the only argument is the rootfs directory; a name starting with - goes as ./$1)" ;;
+-*) usage "unknown option '$1' (the options are --debian and -h; a directory name starting with - goes as ./$1)" ;;
 esac
 [ $# -eq 1 ] || usage "expected one argument, the rootfs directory"
 [ -n "$1" ] || usage "the rootfs directory is an empty string"
 [ "$(realpath -m -- "$1")" != / ] || usage "refusing to build a rootfs in / (that is the host's root)"
 [ ! -e "$1" ] || [ -d "$1" ] || usage "$1 exists and is not a directory"
+
+# --- Debian (--debian) ---------------------------------------------------------
+
+# The release and mirror apt uses here, so debootstrap reaches the same
+# packages as apt-get does.
+host_suite() { . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}"; }
+host_mirror() {
+  local uri
+  uri=$(grep -hsE '^(URIs:|deb )' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null \
+        | grep -v security | head -n 1 | awk '$1 == "URIs:" { print $2; next } { for (i = 2; i <= NF; i++) if ($i ~ /:\/\//) { print $i; exit } }')
+  echo "${uri:-http://deb.debian.org/debian}"
+}
+
+if [ "$debian" = 1 ]; then
+  prog="mkrootfs --debian"
+  suite=${MKROOTFS_SUITE:-$(host_suite)}
+  [ -n "$suite" ] || die "cannot tell the host's Debian release from /etc/os-release: set MKROOTFS_SUITE (e.g. bookworm)"
+  mirror=${MKROOTFS_MIRROR:-$(host_mirror)}
+  dest=$(realpath -m -- "$1")
+  marker=.mkrootfs-debian
+  if [ -e "$dest/$marker" ]; then
+    echo "$prog: $dest is already a Debian $(cat "$dest/$marker") rootfs: left as it is"
+    exit 0
+  fi
+  if [ -d "$dest" ] && [ -n "$(ls -A -- "$dest")" ]; then
+    die "$dest is not empty and not a --debian build: give an empty or new directory"
+  fi
+  [ "$(id -u)" = 0 ] || die "debootstrap needs root (it installs packages with their owners and device nodes)"
+  if ! command -v debootstrap >/dev/null; then
+    command -v apt-get >/dev/null || die "no debootstrap and no apt-get to install it"
+    note "installing debootstrap"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null \
+      || die "installing debootstrap failed"
+  fi
+  cache=${MKROOTFS_CACHE:-/var/cache/chain-rootfs}
+  tarball=$cache/debian-$suite-minbase-procps.tar
+  mkdir -p -- "$(dirname -- "$dest")" "$cache"
+  # Built beside DIR (same filesystem, so the rename is atomic) and removed
+  # on any failure: DIR appears complete or not at all.
+  tmp=$(mktemp -d -- "$dest.mkrootfs-XXXXXX")
+  trap 'rm -rf -- "$tmp" "$tarball.part"' EXIT
+  if [ -s "$tarball" ]; then
+    tar -xf "$tarball" -C "$tmp" --numeric-owner
+    how="from the cached $tarball"
+  else
+    note "debootstrap --variant=minbase --include=procps $suite from $mirror (once; cached in $cache)"
+    debootstrap --variant=minbase --include=procps "$suite" "$tmp" "$mirror" > "$tmp.log" 2>&1 \
+      || { tail -n 5 "$tmp.log" >&2; rm -f "$tmp.log"; die "debootstrap failed (the lines above are its log's last)"; }
+    rm -f "$tmp.log"
+    # apt's package lists are not needed to run the rootfs.
+    rm -rf -- "$tmp"/var/cache/apt/archives/*.deb "$tmp"/var/lib/apt/lists/*
+    tar -cf "$tarball.part" -C "$tmp" --numeric-owner . && mv -- "$tarball.part" "$tarball"
+    how="with debootstrap from $mirror"
+  fi
+  echo container > "$tmp/etc/hostname"
+  : > "$tmp/etc/resolv.conf"
+  echo "$suite" > "$tmp/$marker"
+  chmod 755 "$tmp"
+  rmdir -- "$dest" 2>/dev/null || true
+  mv -T -- "$tmp" "$dest"
+  trap - EXIT
+  echo "$prog: built $dest, Debian $suite minbase with bash and procps $how, $(du -sh -- "$dest" | cut -f1)"
+  exit 0
+fi
 
 mkdir -p -- "$1"
 root=$(realpath -- "$1")

@@ -271,3 +271,63 @@ fn example_7_overlay_layers_stay_and_dockers_defaults_refuse() {
     assert_eq!(line_after(docker, "mknod b 7:0: "), "refused");
     assert_eq!(line_after(docker, "mount tmpfs: "), "refused");
 }
+
+/// mkrootfs.sh --debian: a Debian rootfs made by debootstrap (cached after
+/// the first build), in which the README's headline runs bash; a second run
+/// leaves it as it is, and a directory holding something else is refused
+/// with nothing written.
+#[test]
+fn mkrootfs_debian_runs_the_headline_with_bash() {
+    let dir = TempDir::new("debian");
+    let rootfs = dir.str("rootfs");
+    let mkrootfs = repo_dir().join("examples/mkrootfs.sh");
+    let built = run(Command::new("bash")
+        .arg(&mkrootfs)
+        .args(["--debian", &rootfs]));
+    assert_eq!(built.status, 0, "{built:?}");
+    let (cgctl, unshare, pivot) = (bin("cgctl"), bin("unshare-rs"), bin("pivot"));
+    let out = run(Command::new(&cgctl)
+        .args(["--mem", "100M", "--"])
+        .arg(&unshare)
+        .args(["-fpnumi", "--"])
+        .arg(&pivot)
+        .args([
+            &rootfs,
+            "--",
+            "bash",
+            "-c",
+            "echo \"bash $BASH_VERSION\"; ps -eo pid=,comm=; id -un",
+        ]));
+    assert_eq!(out.status, 0, "{out:?}");
+    let lines: Vec<&str> = out.stdout.lines().map(str::trim).collect();
+    assert!(lines[0].starts_with("bash 5."), "{out:?}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["1", "bash"],
+        "{out:?}"
+    );
+    assert_eq!(lines.last(), Some(&"root"), "{out:?}");
+
+    let again = run(Command::new("bash")
+        .arg(&mkrootfs)
+        .args(["--debian", &rootfs]));
+    assert_eq!(again.status, 0, "{again:?}");
+    assert!(again.stdout.contains("left as it is"), "{again:?}");
+
+    let other = dir.path("other");
+    std::fs::create_dir(&other).unwrap();
+    std::fs::write(other.join("keep"), "mine").unwrap();
+    let refused = run(Command::new("bash")
+        .arg(&mkrootfs)
+        .arg("--debian")
+        .arg(&other));
+    assert_ne!(refused.status, 0, "{refused:?}");
+    assert!(refused.stderr.contains("not empty"), "{refused:?}");
+    let left: Vec<_> = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "only rootfs and other: {left:?}");
+    assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
+}
