@@ -68,6 +68,17 @@ if id nobody >/dev/null 2>&1; then
       echo "processes:"; ps'
 fi
 
+show "the headline: cgctl --mem 100M -- unshare-rs -fpnumi -- pivot DEBIAN -- seccompctl --default -- bash"
+# A Debian minbase rootfs (mkrootfs.sh --debian: debootstrap once, cached),
+# so the README's one-liner runs bash as it shows it.
+debian=${CARGO_TARGET_DIR:-target}/demo-debian
+bash examples/mkrootfs.sh --debian "$debian"
+"$bin/cgctl" --mem 100M -- "$bin/unshare-rs" -fpnumi --hostname demo -- "$bin/pivot" "$(realpath "$debian")" -- \
+  "$bin/seccompctl" --default -- bash -c '
+    echo "bash $BASH_VERSION in $(. /etc/os-release; echo "$PRETTY_NAME")"
+    echo "its cgroup (made by cgctl, removed when it ends): $(grep -m1 -E "^0::|:memory:" /proc/self/cgroup)"
+    ps -eo pid,comm'
+
 show "exit statuses pass through"
 set +e
 "$bin/unshare-rs" -fp -- sh -c 'exit 7'; echo "sh -c 'exit 7' -> $?"
