@@ -331,3 +331,89 @@ fn mkrootfs_debian_runs_the_headline_with_bash() {
     assert_eq!(left.len(), 2, "only rootfs and other: {left:?}");
     assert_eq!(std::fs::read_dir(&other).unwrap().count(), 1);
 }
+
+#[test]
+fn example_9_an_oci_bundle_runs_like_runc() {
+    let out = example("09-oci-bundle.sh");
+    let s = &out.stdout;
+    let dry = body(section(s, "oci-chain --dry-run"), 1);
+    let chain = dry[0];
+    for step in ["cgctl ", "unshare-rs ", "pivot ", "seccompctl "] {
+        assert!(chain.contains(step), "no {step}in the chain: {chain}");
+    }
+    assert!(chain.contains("--mem 67108864 --pids 32"), "{chain}");
+    assert!(chain.contains("--hostname ex9"), "{chain}");
+    assert_eq!(dry[1], "-- on stderr:", "the chain is one line: {dry:?}");
+    // runc's rlimits have no chain step: reported, not dropped.
+    assert!(
+        dry.iter()
+            .any(|l| l.starts_with("oci-chain: not expressed: process.rlimits")),
+        "{s}"
+    );
+    let ours = section(s, "ours:");
+    let runc = section(s, "runc:");
+    assert_eq!(line_after(ours, "hostname: "), "ex9");
+    assert_eq!(line_after(ours, "pid: "), "1");
+    assert_eq!(line_after(ours, "memory limit: "), "67108864");
+    assert_eq!(line_after(ours, "pids limit: "), "32");
+    for key in [
+        "hostname: ",
+        "id: ",
+        "pid: ",
+        "memory limit: ",
+        "pids limit: ",
+        "mount /proc: ",
+        "mount /dev/pts: ",
+        "root writable: ",
+        "CapEff: ",
+        "NoNewPrivs: ",
+    ] {
+        assert_eq!(
+            line_after(ours, key),
+            line_after(runc, key),
+            "{key}ours and runc's differ:\n{s}"
+        );
+    }
+    assert!(line_after(ours, "id: ").starts_with("uid=0(root) gid=0(root)"));
+    assert_eq!(line_after(s, "runc containers: "), "0");
+    assert!(line_after(s, "runc cgroups named ").ends_with(": 0"), "{s}");
+    assert_eq!(line_after(s, "cgctl groups: "), "0");
+}
+
+#[test]
+fn example_9_oci_chain_reports_what_it_cannot_express() {
+    let dir = std::env::temp_dir().join(format!("oci-chain-test-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+    std::fs::write(
+        dir.join("config.json"),
+        r#"{"ociVersion": "1.0.2", "process": {"args": ["true"], "user": {"uid": 1000, "gid": 1000, "additionalGids": [10]}},
+            "root": {"path": "rootfs"}, "hostname": "h",
+            "linux": {"namespaces": [{"type": "mount"}, {"type": "uts"}, {"type": "network", "path": "/run/netns/x"}],
+                      "sysctl": {"net.ipv4.ip_forward": "1"}, "resources": {"cpu": {"quota": 50000, "period": 100000}}}}"#,
+    )
+    .unwrap();
+    let out = run(Command::new(repo_dir().join("examples").join("oci-chain"))
+        .arg("--dry-run")
+        .arg(&dir)
+        .env("CHAIN_BIN", bin("pivot").parent().unwrap()));
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l == r#"oci-chain: not expressed: linux.sysctl {"net.ipv4.ip_forward":"1"}"#),
+        "{}",
+        out.stderr
+    );
+    let chain = out.stdout.trim_end();
+    assert_eq!(chain.lines().count(), 1, "{chain}");
+    for part in [
+        "cgctl --cpus 0.5 --",
+        "nsenter-rs --net=/run/netns/x --",
+        "unshare-rs -fmu --hostname h --",
+        "mapids --as 1000:1000 --groups 10 --",
+        " -- true",
+    ] {
+        assert!(chain.contains(part), "no {part:?} in {chain}");
+    }
+}
