@@ -336,6 +336,10 @@ fn mkrootfs_debian_runs_the_headline_with_bash() {
 fn example_9_an_oci_bundle_runs_like_runc() {
     let out = example("09-oci-bundle.sh");
     let s = &out.stdout;
+    // The bundle's rootfs came out of an OCI image (tests/run.sh installs
+    // umoci), as a registry's would.
+    let image = line_after(section(s, "umoci:"), "image: ");
+    assert!(image.contains("bundle rootfs: "), "{s}");
     let dry = body(section(s, "oci-chain --dry-run"), 1);
     let chain = dry[0];
     for step in ["cgctl ", "unshare-rs ", "pivot ", "seccompctl "] {
