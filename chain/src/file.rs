@@ -35,9 +35,36 @@ pub fn write(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Reads a whole (small) file.
 pub fn read(path: &Path) -> Result<String> {
-    sys("read", path.display(), || {
-        std::fs::read_to_string(path).map_err(errno_of)
-    })
+    sys("read", path.display(), || read_text(path).map_err(errno_of))
+}
+
+/// A kernel interface file's text in as few read(2) calls as it allows.
+/// Why not `std::fs::read_to_string`: procfs and sysfs report size 0, so std
+/// starts with a 32-byte read and doubles; /proc/self/mountinfo then took
+/// eight reads (each one re-walking the mount table from its position)
+/// where one 4 KiB read holds it whole.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(4096);
+    loop {
+        let spare = bytes.capacity() - bytes.len();
+        if spare == 0 {
+            bytes.reserve(bytes.capacity());
+        }
+        let start = bytes.len();
+        bytes.resize(bytes.capacity(), 0);
+        match file.read(&mut bytes[start..]) {
+            Ok(0) => {
+                bytes.truncate(start);
+                break;
+            }
+            Ok(n) => bytes.truncate(start + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(start),
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| std::io::Error::from_raw_os_error(libc::EILSEQ))
 }
 
 /// Reads a whole file as bytes (a profile, a compiled program).
@@ -58,12 +85,26 @@ pub fn create(path: &Path, data: &[u8]) -> Result<()> {
 /// Reads a file, or None when it cannot be read (for hints and reports,
 /// which must not fail the tool themselves).
 pub fn read_opt(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    read_text(Path::new(path)).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_files_larger_than_the_first_buffer() {
+        let path = std::env::temp_dir().join(format!("chain-file-big-{}", std::process::id()));
+        let text: String = (0..3000).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&path, &text).unwrap();
+        assert_eq!(read(&path).unwrap(), text);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            read(Path::new("/proc/self/mountinfo")).unwrap(),
+            std::fs::read_to_string("/proc/self/mountinfo").unwrap()
+        );
+        assert!(read_opt("/nonexistent/file").is_none());
+    }
 
     #[test]
     fn writes_and_reads_back() {
