@@ -51,8 +51,10 @@ pub const SOURCE: &str = "Linux mainline (torvalds/linux): arch/x86/entry/syscal
 
 /// A name-sorted table: what binary search by name runs over.
 type ByName = &'static [(&'static str, u32)];
-/// A number-sorted table: what binary search by number runs over.
-type ByNumber = &'static [(u32, &'static str)];
+/// A number-sorted table: what binary search by number runs over; each
+/// name is its index in the architecture's [`ByName`] table (no pointer, so
+/// no load-time relocation per row).
+type ByNumber = &'static [(u32, u16)];
 
 /// Both lookup tables of an architecture; empty for `Arch::Other`, which a
 /// profile may name but this crate never compiles a filter for.
@@ -114,11 +116,11 @@ fn cmp_bytes(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
 /// The name of a number on `arch`, e.g. to explain a filtered call in a
 /// diagnostic.
 pub fn name(arch: &Arch, nr: u32) -> Option<&'static str> {
-    let by_number = tables(arch).1;
+    let (by_name, by_number) = tables(arch);
     by_number
         .binary_search_by_key(&nr, |&(n, _)| n)
         .ok()
-        .map(|i| by_number[i].1)
+        .map(|i| by_name[usize::from(by_number[i].1)].0)
 }
 
 /// The highest number of the architecture's table: a filter can treat
