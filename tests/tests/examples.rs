@@ -210,6 +210,45 @@ fn example_5_the_hog_is_oom_killed_and_a_group_is_frozen_and_killed() {
     assert!(line_after(s, "groups left named ").ends_with(": 0"), "{s}");
 }
 
+/// An example ended by a signal (here SIGTERM while its group is frozen)
+/// still removes what it made: bash runs the EXIT trap before it dies of a
+/// signal it catches (SIGTERM, SIGINT, SIGHUP, SIGPIPE; checked by hand
+/// for SIGPIPE, with `| sed '/cgctl freeze/q'`). Only SIGKILL skips it.
+#[test]
+fn example_5_ended_by_a_signal_leaves_no_group() {
+    use std::io::BufRead;
+    let mut child = Command::new("bash")
+        .arg(repo_dir().join("examples/05-cgroups.sh"))
+        .env("CHAIN_BIN", bin("pivot").parent().unwrap())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let _guard = KillOnDrop(pid);
+    let group = format!("example5-{pid}");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let reached = lines.any(|l| l.unwrap().starts_with("== cgctl freeze"));
+    assert!(reached, "the example never reached its freeze section");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(libc::SIGTERM),
+        "{status:?}"
+    );
+    let ls = run(Command::new(bin("cgctl")).arg("ls"));
+    assert!(
+        !ls.stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some(group.as_str())),
+        "{group} left behind:\n{}",
+        ls.stdout
+    );
+}
+
 #[test]
 fn example_4_a_pair_then_a_bridge_with_nat_and_its_removal() {
     let out = example("04-network.sh");
