@@ -38,33 +38,16 @@ pub fn read(path: &Path) -> Result<String> {
     sys("read", path.display(), || read_text(path).map_err(errno_of))
 }
 
-/// A kernel interface file's text in as few read(2) calls as it allows.
+/// A kernel interface file's text, read into a 4 KiB buffer made first.
 /// Why not `std::fs::read_to_string`: procfs and sysfs report size 0, so std
 /// starts with a 32-byte read and doubles; /proc/self/mountinfo then took
 /// eight reads (each one re-walking the mount table from its position)
-/// where one 4 KiB read holds it whole.
+/// where one 4 KiB read holds it whole (std reads into spare capacity).
 fn read_text(path: &Path) -> std::io::Result<String> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(4096);
-    loop {
-        let spare = bytes.capacity() - bytes.len();
-        if spare == 0 {
-            bytes.reserve(bytes.capacity());
-        }
-        let start = bytes.len();
-        bytes.resize(bytes.capacity(), 0);
-        match file.read(&mut bytes[start..]) {
-            Ok(0) => {
-                bytes.truncate(start);
-                break;
-            }
-            Ok(n) => bytes.truncate(start + n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => bytes.truncate(start),
-            Err(e) => return Err(e),
-        }
-    }
-    String::from_utf8(bytes).map_err(|_| std::io::Error::from_raw_os_error(libc::EILSEQ))
+    let mut text = String::with_capacity(4096);
+    std::fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
 }
 
 /// Reads a whole file as bytes (a profile, a compiled program).
