@@ -18,7 +18,7 @@
 # directory brings it up to date; it never writes outside DIR.
 #
 #   - with --debian: a Debian minbase (bash, coreutils, apt) plus procps,
-#     made by debootstrap from the mirror apt uses (~24 s and ~210 MB here),
+#     made by debootstrap from the mirror apt uses (~24 s and ~130 MB here),
 #     in the host's release. The first build is kept as a tarball in
 #     /var/cache/chain-rootfs (MKROOTFS_CACHE overrides), and later builds
 #     unpack it (a few seconds). It is built in a temporary directory beside
@@ -40,7 +40,7 @@ set -euo pipefail
 prog=mkrootfs
 note() { printf '%s: %s\n' "$prog" "$*" >&2; }
 die() { note "$*"; exit 1; }
-usage() { note "$*"; echo "usage: bash examples/mkrootfs.sh DIR" >&2; exit 2; }
+usage() { note "$*"; echo "usage: bash examples/mkrootfs.sh [--debian] DIR" >&2; exit 2; }
 
 debian=0
 case ${1:-} in
@@ -98,9 +98,10 @@ if [ "$debian" = 1 ]; then
   tarball=$cache/debian-$suite-minbase-procps.tar
   mkdir -p -- "$(dirname -- "$dest")" "$cache"
   # Built beside DIR (same filesystem, so the rename is atomic) and removed
-  # on any failure: DIR appears complete or not at all.
+  # on any failure: DIR appears complete or not at all. --one-file-system:
+  # an interrupted debootstrap can leave its /proc or /sys mounted inside.
   tmp=$(mktemp -d -- "$dest.mkrootfs-XXXXXX")
-  trap 'rm -rf -- "$tmp" "$tarball.part"' EXIT
+  trap 'rm -rf --one-file-system -- "$tmp" "$tmp.log" "$tarball.part"' EXIT
   if [ -s "$tarball" ]; then
     tar -xf "$tarball" -C "$tmp" --numeric-owner
     how="from the cached $tarball"

@@ -319,10 +319,12 @@ fn example_7_overlay_layers_stay_and_dockers_defaults_refuse() {
 fn mkrootfs_debian_runs_the_headline_with_bash() {
     let dir = TempDir::new("debian");
     let rootfs = dir.str("rootfs");
-    let mkrootfs = repo_dir().join("examples/mkrootfs.sh");
-    let built = run(Command::new("bash")
-        .arg(&mkrootfs)
-        .args(["--debian", &rootfs]));
+    let debian = |dir: &str| {
+        run(Command::new("bash")
+            .arg(repo_dir().join("examples/mkrootfs.sh"))
+            .args(["--debian", dir]))
+    };
+    let built = debian(&rootfs);
     assert_eq!(built.status, 0, "{built:?}");
     let (cgctl, unshare, pivot) = (bin("cgctl"), bin("unshare-rs"), bin("pivot"));
     let out = run(Command::new(&cgctl)
@@ -347,19 +349,14 @@ fn mkrootfs_debian_runs_the_headline_with_bash() {
     );
     assert_eq!(lines.last(), Some(&"root"), "{out:?}");
 
-    let again = run(Command::new("bash")
-        .arg(&mkrootfs)
-        .args(["--debian", &rootfs]));
+    let again = debian(&rootfs);
     assert_eq!(again.status, 0, "{again:?}");
     assert!(again.stdout.contains("left as it is"), "{again:?}");
 
     let other = dir.path("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("keep"), "mine").unwrap();
-    let refused = run(Command::new("bash")
-        .arg(&mkrootfs)
-        .arg("--debian")
-        .arg(&other));
+    let refused = debian(&dir.str("other"));
     assert_ne!(refused.status, 0, "{refused:?}");
     assert!(refused.stderr.contains("not empty"), "{refused:?}");
     let left: Vec<_> = std::fs::read_dir(dir.path(""))
@@ -425,7 +422,8 @@ fn example_9_an_oci_bundle_runs_like_runc() {
 
 #[test]
 fn example_9_oci_chain_reports_what_it_cannot_express() {
-    let dir = std::env::temp_dir().join(format!("oci-chain-test-{}", std::process::id()));
+    let tmp = TempDir::new("oci-chain");
+    let dir = &tmp.0;
     std::fs::create_dir_all(dir.join("rootfs")).unwrap();
     std::fs::write(
         dir.join("config.json"),
@@ -437,9 +435,8 @@ fn example_9_oci_chain_reports_what_it_cannot_express() {
     .unwrap();
     let out = run(Command::new(repo_dir().join("examples").join("oci-chain"))
         .arg("--dry-run")
-        .arg(&dir)
+        .arg(dir)
         .env("CHAIN_BIN", bin("pivot").parent().unwrap()));
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(out.status, 0, "{}", out.stderr);
     assert!(
         out.stderr
