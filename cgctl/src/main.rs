@@ -77,7 +77,8 @@ Group:
 Management (GROUP: a name below this process's cgroup, or /a/cgroup/path):
       stats GROUP         JSON like runc events --stats, plus raw v2 keys
       freeze GROUP, thaw GROUP
-      kill [-s SIG] GROUP every process of the group (default SIGKILL)
+      kill [-s SIG] GROUP every process of the group (default SIGKILL, which
+                          returns once the group is empty, so rm can follow)
       rm GROUP            remove an empty group
       ls                  the groups below this process's cgroup
 
@@ -318,7 +319,18 @@ fn manage(command: Command) -> Result<Infallible> {
         Command::Freeze(g) => lifecycle::freeze(&manage::find(&layout, &g)?).map(|()| cli::exit(0)),
         Command::Thaw(g) => lifecycle::thaw(&manage::find(&layout, &g)?).map(|()| cli::exit(0)),
         Command::Kill { signal, group } => {
-            lifecycle::kill_all(&manage::find(&layout, &group)?, signal).map(|()| cli::exit(0))
+            let group = manage::find(&layout, &group)?;
+            lifecycle::kill_all(&group, signal)?;
+            // A SIGKILLed process leaves its group only when it runs its
+            // exit, after the kill(2) or cgroup.kill write has returned: a
+            // `cgctl kill G; cgctl rm G` would race it (seen in CI with a
+            // shell's `sleep` child). SIGKILL cannot be caught, so waiting
+            // for the group to empty is bounded by the kernel, not by the
+            // workload; other signals may be handled and are not waited on.
+            if signal == libc::SIGKILL {
+                lifecycle::wait_empty(&group, Duration::from_secs(10))?;
+            }
+            cli::exit(0)
         }
         Command::Rm(g) => {
             let group = manage::find(&layout, &g)?;

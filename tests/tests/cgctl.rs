@@ -284,6 +284,43 @@ fn freeze_thaw_kill_and_stats_of_a_running_group() {
 }
 
 #[test]
+fn kill_then_rm_at_once_removes_a_group_of_many_processes() {
+    // What a script does to stop a container: `cgctl kill G; cgctl rm G`.
+    // SIGKILL returns before its victims have left the group, so rm right
+    // after it must not find them (the race CI hit once).
+    for round in 0..5 {
+        let g = Named::new(&format!("killrm{round}"));
+        let script = "for i in $(seq 30); do sleep 100 & done; wait";
+        let child = tool(
+            As::Root,
+            "cgctl",
+            &["--pids", "100", "--name", &g.0, "--", "sh", "-c", script],
+        )
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+        let _guard = KillOnDrop(child.id() as i32);
+        let procs = || {
+            g.dirs()
+                .first()
+                .and_then(|d| std::fs::read_to_string(d.join("cgroup.procs")).ok())
+                .map(|p| p.lines().count())
+                .unwrap_or(0)
+        };
+        assert!(
+            wait_until(Duration::from_secs(5), || procs() == 31),
+            "the 30 sleepers did not start: {} processes",
+            procs()
+        );
+        cgctl(&["kill", &g.0]).ok();
+        let rm = cgctl(&["rm", &g.0]);
+        assert_eq!(rm.status, 0, "rm right after kill: {}", rm.stderr);
+        assert!(g.dirs().is_empty(), "left: {:?}", g.dirs());
+        assert_eq!(finish(child).status, 137);
+    }
+}
+
+#[test]
 fn the_headline_one_liner() {
     let g = Named::new("headline");
     let root = rootfs();
