@@ -457,3 +457,56 @@ fn example_9_oci_chain_reports_what_it_cannot_express() {
         assert!(chain.contains(part), "no {part:?} in {chain}");
     }
 }
+
+#[test]
+fn example_10_a_bootable_initramfs_runs_containers() {
+    let tmp = TempDir::new("example10");
+    let kept = tmp.0.join("initramfs.gz");
+    let out = run(Command::new("bash")
+        .arg(repo_dir().join("examples").join("10-initramfs.sh"))
+        .arg("--keep")
+        .arg(&kept)
+        .env("CHAIN_BIN", bin("pivot").parent().unwrap()));
+    assert_eq!(out.status, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    let s = &out.stdout;
+    // The size the README reports, and the file it is the size of.
+    let size: u64 = line_after(s, "initramfs: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(std::fs::metadata(&kept).unwrap().len(), size);
+    // What /init printed on the serial console.
+    let console = section(s, "the serial console");
+    assert!(
+        line_after(console, "kernel ").ends_with(", / is rootfs"),
+        "{s}"
+    );
+    let initrd = section(s, "stage 1");
+    assert_eq!(line_after(initrd, "hostname: "), "initrd", "{s}");
+    assert_eq!(line_after(initrd, "pid: "), "1", "{s}");
+    assert_eq!(line_after(initrd, "initramfs /init visible: "), "no", "{s}");
+    assert_eq!(line_after(initrd, "exit status: "), "0", "{s}");
+    let headline = section(s, "stage 2, / is a tmpfs");
+    assert_eq!(line_after(headline, "hostname: "), "box", "{s}");
+    assert_eq!(line_after(headline, "pid: "), "1", "{s}");
+    assert_eq!(line_after(headline, "root: "), "tmpfs", "{s}");
+    assert!(
+        line_after(headline, "cgroup: 0::/cgctl-").parse::<u32>().is_ok(),
+        "{s}"
+    );
+    // seccompctl --default: Docker's default capabilities less CAP_MKNOD,
+    // no_new_privs, a seccomp filter.
+    assert_eq!(line_after(headline, "CapEff: "), "00000000a00425fb", "{s}");
+    assert_eq!(line_after(headline, "NoNewPrivs: "), "1", "{s}");
+    assert_eq!(line_after(headline, "Seccomp: "), "2", "{s}");
+    assert_eq!(line_after(headline, "exit status: "), "0", "{s}");
+    let oom = section(s, "stage 2, the same container allocating");
+    assert!(
+        oom.contains("cgctl: out of memory: the kernel killed the workload at the group's 64M limit"),
+        "{s}"
+    );
+    assert_eq!(line_after(oom, "exit status: "), "137", "{s}");
+    assert_eq!(line_after(oom, "groups left: "), "0", "{s}");
+}
