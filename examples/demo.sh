@@ -18,10 +18,8 @@ fi
 
 . tests/target-dir.sh
 
-if ! rustup target list --installed 2>/dev/null | grep -qx x86_64-unknown-linux-musl; then
-  rustup target add x86_64-unknown-linux-musl
-fi
-cargo build --release --workspace --locked --quiet
+# The release binaries as they ship (static musl, build.sh).
+bash build.sh --quiet
 bin=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release
 if [ ! -x "$bin/pivot" ]; then
   echo "demo: pivot is not built (no $bin/pivot; is pivot a member of the workspace?)" >&2

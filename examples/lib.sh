@@ -17,7 +17,7 @@ chain_bin() {
   . tests/target-dir.sh >&2
   local dir=${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release
   if [ ! -x "$dir/pivot" ]; then
-    cargo build --release --workspace --locked --quiet >&2
+    bash build.sh --quiet >&2
   fi
   realpath "$dir"
 }

@@ -202,13 +202,10 @@
 #   BENCH_RUNS   runs per command (default 300; 20 warmup runs come on top)
 #   BENCH_OUT    if set, the whole result is written there as JSON
 #   UNSHARE_RS   our binary (default: the musl release build in target/,
-#                built with `cargo build --release -p unshare-rs` if missing;
-#                an override is used as given and never built)
-#   PIVOT        our pivot, likewise (`cargo build --release -p pivot`)
-#   MAPIDS       our mapids, likewise (`cargo build --release -p mapids`)
-#   CGCTL        our cgctl, likewise (`cargo build --release -p cgctl`)
-#   NSENTER_RS   our nsenter-rs, likewise (`cargo build --release -p
-#                nsenter-rs`)
+#                built with `bash build.sh` if missing; an override is
+#                used as given and never built)
+#   PIVOT, MAPIDS, CGCTL, NSENTER_RS
+#                our other binaries, likewise
 #   SETPRIV      setpriv, the rootless rows' prefix (default: from PATH)
 #   UTIL_UNSHARE util-linux unshare (default: `unshare` from PATH)
 #   BWRAP        bubblewrap (default: `bwrap` from PATH)

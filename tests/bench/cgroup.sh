@@ -117,7 +117,7 @@
 #   CGCTL, UNSHARE_RS, PIVOT
 #                our binaries (default: the musl release builds in
 #                ${CARGO_TARGET_DIR:-target}/x86_64-unknown-linux-musl/release,
-#                built with `cargo build --release -p NAME` if missing; an
+#                built with `bash build.sh` if missing; an
 #                override is used as given)
 #   HYPERFINE    hyperfine (default: from PATH)
 #   UTIL_UNSHARE util-linux unshare (default: `unshare` from PATH)

@@ -71,10 +71,9 @@ find_ours() {
     path=${CARGO_TARGET_DIR:-$REPO/target}/x86_64-unknown-linux-musl/release/$pkg
     if [[ ! -x $path ]]; then
         command -v cargo >/dev/null 2>&1 || die "$path is missing and there is no cargo to build it"
-        note "$path is missing: cargo build --release -p $pkg"
-        (cd -- "$REPO" && cargo build --release -p "$pkg") >&2 \
-            || die "cargo build --release -p $pkg failed (in $REPO)"
-        [[ -x $path ]] || die "cargo built $pkg but $path does not exist (is musl the default target in .cargo/config.toml?)"
+        note "$path is missing: bash build.sh"
+        (cd -- "$REPO" && bash build.sh) >&2 || die "build.sh failed (in $REPO)"
+        [[ -x $path ]] || die "build.sh ran but $path does not exist"
     fi
     printf -v "$var" '%s' "$path"
 }

@@ -116,7 +116,7 @@
 #   BENCH_RUNS     as bench.sh (default 300), scaled as above
 #   VETHCTL, UNSHARE_RS, PIVOT
 #                  our binaries (default: the musl release builds in target/,
-#                  built with `cargo build --release -p NAME` if missing; an
+#                  built with `bash build.sh` if missing; an
 #                  override is used as given)
 #   HYPERFINE      hyperfine (default: from PATH)
 #   CNI_PLUGIN_DIR the CNI plugins (default /usr/lib/cni: Debian package

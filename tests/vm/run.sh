@@ -48,7 +48,7 @@ if [[ -z ${CHAIN_BIN_DIR:-} ]]; then
   CHAIN_BIN_DIR=$target/x86_64-unknown-linux-musl/release
 fi
 for t in "${TOOLS[@]}"; do
-  [[ -x $CHAIN_BIN_DIR/$t ]] || die "$CHAIN_BIN_DIR/$t is missing: build first (cargo build --release --workspace) or set CHAIN_BIN_DIR"
+  [[ -x $CHAIN_BIN_DIR/$t ]] || die "$CHAIN_BIN_DIR/$t is missing: build first (bash build.sh) or set CHAIN_BIN_DIR"
 done
 
 [[ $(id -u) = 0 ]] || die "run as root: it installs packages and writes $VM_CACHE"
