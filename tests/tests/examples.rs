@@ -510,3 +510,25 @@ fn example_10_a_bootable_initramfs_runs_containers() {
     assert_eq!(line_after(oom, "exit status: "), "137", "{s}");
     assert_eq!(line_after(oom, "groups left: "), "0", "{s}");
 }
+
+#[test]
+fn every_example_runs_as_a_program() {
+    // `./examples/NAME` must work as the README shows it: exec bit and #!.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = repo_dir().join("examples");
+    let mut scripts = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.ends_with(".sh") || name == "lib.sh" {
+            continue;
+        }
+        scripts += 1;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111, "{name} is not executable ({mode:o})");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("#!/"), "{name} has no #! line");
+    }
+    // demo, mkrootfs and the ten walkthroughs.
+    assert!(scripts >= 12, "only {scripts} scripts in {}", dir.display());
+}
