@@ -116,6 +116,17 @@ fn prepare_v2(
     if controllers.is_empty() {
         return Ok((parent.to_path_buf(), None, Vec::new()));
     }
+    // Already given to the children (a systemd slice, the leaf or sibling
+    // place of an earlier cgctl): one read, and nothing to write. The
+    // kernel keeps processes out of a non-root cgroup whose
+    // subtree_control is not empty, so no other check is needed.
+    let enabled = read(&parent.join("cgroup.subtree_control"))?;
+    if controllers
+        .iter()
+        .all(|c| enabled.split_whitespace().any(|e| e == *c))
+    {
+        return Ok((parent.to_path_buf(), None, Vec::new()));
+    }
     let available = read(&parent.join("cgroup.controllers"))?;
     for c in controllers {
         if !available.split_whitespace().any(|a| a == *c) {
@@ -129,9 +140,13 @@ fn prepare_v2(
     }
     let mut target = parent.to_path_buf();
     let mut leaf = None;
-    let busy = target != root && !processes(&target)?.is_empty();
-    if busy {
-        let ours = processes(&target)? == [std::process::id() as i32];
+    let in_parent = if target == root {
+        Vec::new()
+    } else {
+        processes(&target)?
+    };
+    if !in_parent.is_empty() {
+        let ours = in_parent == [std::process::id() as i32];
         if ours {
             // No internal processes: this process moves to a leaf of its own.
             let dir = target.join("cgctl-leaf");
@@ -169,13 +184,20 @@ fn prepare_v2(
             }
         }
     }
-    let already = read(&target.join("cgroup.subtree_control"))?;
+    let already = if target == parent {
+        enabled
+    } else {
+        read(&target.join("cgroup.subtree_control"))?
+    };
     let newly: Vec<String> = controllers
         .iter()
         .filter(|c| !already.split_whitespace().any(|a| a == **c))
         .map(|c| c.to_string())
         .collect();
-    let enable: Vec<String> = controllers.iter().map(|c| format!("+{c}")).collect();
+    if newly.is_empty() {
+        return Ok((target, leaf, newly));
+    }
+    let enable: Vec<String> = newly.iter().map(|c| format!("+{c}")).collect();
     chain::file::write(
         &target.join("cgroup.subtree_control"),
         enable.join(" ").as_bytes(),

@@ -131,6 +131,11 @@ impl Layout {
         let mut unified = None;
         let mut v1 = Vec::new();
         for line in mountinfo.lines() {
+            // Only cgroup lines are parsed: " - cgroup" can only be the
+            // separator and the type (mountinfo escapes spaces in paths).
+            if !line.contains(" - cgroup") {
+                continue;
+            }
             let fields: Vec<&str> = line.split(' ').collect();
             let Some(sep) = fields.iter().position(|f| *f == "-") else {
                 continue;

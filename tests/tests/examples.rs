@@ -467,7 +467,11 @@ fn example_10_a_bootable_initramfs_runs_containers() {
         .arg("--keep")
         .arg(&kept)
         .env("CHAIN_BIN", bin("pivot").parent().unwrap()));
-    assert_eq!(out.status, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+    assert_eq!(
+        out.status, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        out.stdout, out.stderr
+    );
     let s = &out.stdout;
     // The size the README reports, and the file it is the size of.
     let size: u64 = line_after(s, "initramfs: ")
@@ -493,7 +497,9 @@ fn example_10_a_bootable_initramfs_runs_containers() {
     assert_eq!(line_after(headline, "pid: "), "1", "{s}");
     assert_eq!(line_after(headline, "root: "), "tmpfs", "{s}");
     assert!(
-        line_after(headline, "cgroup: 0::/cgctl-").parse::<u32>().is_ok(),
+        line_after(headline, "cgroup: 0::/cgctl-")
+            .parse::<u32>()
+            .is_ok(),
         "{s}"
     );
     // seccompctl --default: Docker's default capabilities less CAP_MKNOD,
@@ -504,7 +510,9 @@ fn example_10_a_bootable_initramfs_runs_containers() {
     assert_eq!(line_after(headline, "exit status: "), "0", "{s}");
     let oom = section(s, "stage 2, the same container allocating");
     assert!(
-        oom.contains("cgctl: out of memory: the kernel killed the workload at the group's 64M limit"),
+        oom.contains(
+            "cgctl: out of memory: the kernel killed the workload at the group's 64M limit"
+        ),
         "{s}"
     );
     assert_eq!(line_after(oom, "exit status: "), "137", "{s}");
