@@ -79,8 +79,11 @@ fn unescape(field: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
+        // Three octal digits up to \377 are one byte; a backslash before
+        // anything else (\777 would overflow a byte) is kept as it is.
         if bytes[i] == b'\\'
             && i + 3 < bytes.len()
+            && bytes[i + 1] <= b'3'
             && bytes[i + 1..i + 4]
                 .iter()
                 .all(|b| (b'0'..=b'7').contains(b))
@@ -278,5 +281,8 @@ mod tests {
     fn unescapes_mount_points() {
         assert_eq!(unescape("/a\\040b"), "/a b");
         assert_eq!(unescape("/plain"), "/plain");
+        assert_eq!(unescape("/a\\134b\\011"), "/a\\b\t");
+        // Found by fuzz/ (target cgroup): \777 overflowed the byte.
+        assert_eq!(unescape("/a\\777b\\400"), "/a\\777b\\400");
     }
 }
