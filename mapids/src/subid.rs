@@ -18,7 +18,10 @@ pub fn ranges_of(text: &str, name: Option<&str>, id: u32) -> Vec<(u32, u32)> {
             if parts.next().is_some() || !(Some(owner) == name || owner == id_text) {
                 return None;
             }
-            Some((start.parse().ok()?, count.parse().ok()?))
+            let (start, count): (u32, u32) = (start.parse().ok()?, count.parse().ok()?);
+            // Ids end at 4294967294 ((uid_t)-1 is none): the part of a line
+            // past it grants nothing, and a map range reaching it is refused.
+            Some((start, count.min(u32::MAX - start)))
         })
         .filter(|&(_, count)| count > 0)
         .collect()
@@ -77,6 +80,18 @@ mod tests {
         );
         assert_eq!(ranges_of(SUBUID, None, 1000), vec![(300000, 10)]);
         assert_eq!(ranges_of(SUBUID, Some("carol"), 1002), vec![]);
+    }
+
+    #[test]
+    fn grants_end_at_the_last_id() {
+        // Found by fuzz/ (target idmaps): --auto mapped 4294967295 and up.
+        let text = "alice:4294967240:95\nalice:4294967295:10\n";
+        assert_eq!(ranges_of(text, Some("alice"), 1000), vec![(4294967240, 55)]);
+        let map = crate::idmap::auto(1000, &ranges_of(text, Some("alice"), 1000));
+        assert_eq!(
+            map.last().map(|r| r.to_string()),
+            Some("1:4294967240:55".into())
+        );
     }
 
     #[test]
