@@ -8,6 +8,7 @@
 //! (a symlink at a mount target is refused), and mounts are made onto the
 //! opened file through `/proc/self/fd/N`, so nothing is looked up twice.
 
+use crate::shown;
 use chain::{Error, Result, sys};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2, readlinkat};
@@ -42,15 +43,35 @@ fn how(flags: OFlag) -> OpenHow {
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
 }
 
+/// How often a lookup is tried again when the kernel cannot rule out an
+/// escape through `..` (each try is a few microseconds).
+const TRIES: usize = 100;
+
+/// openat2 inside the root. With RESOLVE_IN_ROOT, a `..` (in the path or in
+/// a symlink of the image) fails with EAGAIN whenever anything was renamed
+/// or mounted on the system during the lookup (the kernel then cannot be
+/// sure `..` did not step out); openat2(2) says to try again.
+fn in_root(root: &OwnedFd, path: &Path, how: OpenHow) -> nix::Result<OwnedFd> {
+    let mut tries = 1;
+    loop {
+        match openat2(root, path, how) {
+            Err(Errno::EAGAIN) if tries < TRIES => tries += 1,
+            other => return other,
+        }
+    }
+}
+
 fn is(st: &FileStat, kind: SFlag) -> bool {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == kind
 }
 
 /// `/proc` -> `proc`: openat2 with RESOLVE_IN_ROOT takes both, but messages
-/// and joins want the relative form.
+/// and joins want the relative form. `..` stays for the kernel to resolve
+/// (`a/../b` is `b`, and `..` stops at the new root): dropping it would
+/// make `/a/../b` mean `/a/b`.
 fn relative(path: &Path) -> PathBuf {
     path.components()
-        .filter(|c| matches!(c, Component::Normal(_)))
+        .filter(|c| matches!(c, Component::Normal(_) | Component::ParentDir))
         .collect()
 }
 
@@ -59,7 +80,7 @@ impl Root {
     pub fn open(path: &Path) -> Result<Root> {
         let fd = sys(
             "open",
-            format_args!("{} (new root)", path.display()),
+            format_args!("{} (new root)", shown::path(path)),
             || {
                 nix::fcntl::open(
                     path,
@@ -76,7 +97,11 @@ impl Root {
 
     /// How a path inside shows in messages: `./rootfs:/proc`.
     pub fn show(&self, inside: &Path) -> String {
-        format!("{}:/{}", self.path.display(), relative(inside).display())
+        format!(
+            "{}:/{}",
+            shown::path(&self.path),
+            shown::path(&relative(inside))
+        )
     }
 
     /// Opens `inside` (O_PATH) without following a symlink at its end.
@@ -90,7 +115,7 @@ impl Root {
         sys(
             "openat2",
             format_args!("{} RESOLVE_IN_ROOT", self.show(inside)),
-            || openat2(&self.fd, &rel, how(OFlag::O_PATH)),
+            || in_root(&self.fd, &rel, how(OFlag::O_PATH)),
         )
     }
 
@@ -117,7 +142,7 @@ impl Root {
         let st = sys("fstat", self.show(inside), || fstat(fd))?;
         if is(&st, SFlag::S_IFLNK) {
             let target = readlinkat(fd, "")
-                .map(|t| t.to_string_lossy().into_owned())
+                .map(|t| shown::path(Path::new(&t)))
                 .unwrap_or_default();
             return Err(Error::msg(format!(
                 "{} is a symlink (to {target}): refusing to mount over it",
@@ -188,6 +213,22 @@ impl Root {
         Ok(())
     }
 
+    /// Opens the working directory (`--wd`) the way the container would
+    /// reach it, symlinks followed inside the root, but never through a
+    /// /proc magic link: `/proc/self/fd/N` of an inherited directory is the
+    /// host's directory (runc's CVE-2024-21626).
+    pub fn open_workdir(&self, inside: &Path) -> Result<OwnedFd> {
+        self.open_dir(inside).map_err(|e| {
+            e.with_hint_for(|errno| {
+                (errno == Errno::ELOOP).then(|| {
+                    "--wd is resolved inside the new root and never through a /proc magic link \
+                     (/proc/self/fd/N, /proc/PID/cwd, /proc/PID/root): name a directory of the image"
+                        .into()
+                })
+            })
+        })
+    }
+
     /// Opens a directory inside the root for *at calls (following symlinks
     /// inside the root, as the container would).
     fn open_dir(&self, inside: &Path) -> Result<OwnedFd> {
@@ -204,7 +245,7 @@ impl Root {
                 let how = OpenHow::new()
                     .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
                     .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS);
-                openat2(&self.fd, &rel, how)
+                in_root(&self.fd, &rel, how)
             },
         )
     }
@@ -214,13 +255,13 @@ impl Root {
         let rel = relative(link);
         let name = rel
             .file_name()
-            .ok_or_else(|| Error::msg(format!("--symlink: {} has no name", link.display())))?;
+            .ok_or_else(|| Error::msg(format!("--symlink: {} has no name", shown::path(link))))?;
         let parent = rel.parent().unwrap_or(Path::new(""));
         self.mkdir_p(parent)?;
         let dir = self.open_dir(parent)?;
         let made = sys(
             "symlinkat",
-            format_args!("{} -> {}", self.show(link), target.display()),
+            format_args!("{} -> {}", self.show(link), shown::path(target)),
             || nix::unistd::symlinkat(target, &dir, name),
         );
         match made {
@@ -397,6 +438,9 @@ mod tests {
         assert_eq!(relative(Path::new("/proc")), PathBuf::from("proc"));
         assert_eq!(relative(Path::new("/dev/pts/")), PathBuf::from("dev/pts"));
         assert_eq!(relative(Path::new("/")), PathBuf::new());
+        // `..` is the kernel's to resolve, inside the root.
+        assert_eq!(relative(Path::new("/a/../b")), PathBuf::from("a/../b"));
+        assert_eq!(relative(Path::new("/../x/./y")), PathBuf::from("../x/y"));
     }
 
     #[test]
@@ -406,6 +450,35 @@ mod tests {
             "MS_BIND|MS_REC"
         );
         assert_eq!(flag_names(MsFlags::empty()), "0");
+    }
+
+    /// A `..` lookup while something on the system is renamed: the kernel
+    /// answers EAGAIN to some of them, and they are tried again.
+    #[test]
+    fn dotdot_lookups_survive_renames_elsewhere() {
+        let dir = std::env::temp_dir().join(format!("pivot-rename-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("root/etc")).unwrap();
+        std::os::unix::fs::symlink("../..", dir.join("root/up")).unwrap();
+        let root = Root::open(&dir.join("root")).unwrap();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renamer = {
+            let (stop, dir) = (stop.clone(), dir.clone());
+            std::fs::write(dir.join("a"), "").unwrap();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::fs::rename(dir.join("a"), dir.join("b")).unwrap();
+                    std::fs::rename(dir.join("b"), dir.join("a")).unwrap();
+                }
+            })
+        };
+        let failed = (0..20000)
+            .filter(|_| root.open_path(Path::new("/up/../etc")).is_err())
+            .count();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        renamer.join().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(failed, 0, "lookups with .. failed while renames ran");
     }
 
     /// Resolution stays inside the root even through hostile symlinks (no

@@ -2,12 +2,14 @@
 //! /proc, /sys and /dev set up below it, then exec the rest of the argv.
 //! See README.md for the full description.
 
+mod fds;
 mod hostcheck;
 mod inroot;
 mod masks;
 mod options;
 mod overlay;
 mod readonly;
+mod shown;
 mod special;
 
 use chain::cli;
@@ -76,12 +78,15 @@ Root:
                           mapids or seccompctl come from the host's PATH, as
                           sealed in-memory copies the container cannot write)
   -v, --verbose           trace every step to stderr (CHAIN_TRACE=1 traces
-                          every tool of a chain); also reports inherited
-                          directory fds that lead outside the new root
+                          every tool of a chain); also names the inherited
+                          directory fds pivot closes (they lead outside the
+                          new root)
   -h, --help              show this help;  -V, --version  show the version
 
 Every path inside NEWROOT is resolved inside it: a symlink in the image never
-leads a mount outside, and a symlink at a mount target is refused.
+leads a mount outside, and a symlink at a mount target is refused. --wd never
+passes a /proc magic link; inherited directory fds are closed (on 0-2:
+refused).
 
 Exit status: 125 pivot failed, 126 PROGRAM cannot be executed, 127 PROGRAM
 not found; otherwise PROGRAM's exit status (pivot does not fork).
@@ -108,6 +113,10 @@ fn run(opts: Options) -> Result<Infallible> {
     // in the host's initial one that is the whole system.
     hostcheck::refuse_initial_mount_ns()?;
 
+    // A directory the caller left open leads out of any root: found now,
+    // before anything is changed, so that one on fd 0-2 changes nothing.
+    let inherited_dirs = fds::directories()?;
+
     // The chain steps after the pivot come from the host (the image need
     // not have them), as sealed copies: found now, while the host's PATH
     // and files are still reachable.
@@ -124,7 +133,7 @@ fn run(opts: Options) -> Result<Infallible> {
     if opts.overlay.is_empty() {
         sys(
             "mount",
-            format_args!("{} on itself MS_BIND|MS_REC", new_root.display()),
+            format_args!("{} on itself MS_BIND|MS_REC", shown::path(new_root)),
             || {
                 mount(
                     Some(new_root),
@@ -173,16 +182,19 @@ fn run(opts: Options) -> Result<Infallible> {
             recursive: false,
         });
     }
-    if trace::enabled() {
-        report_outside_fds(new_root);
-    }
+    // Closed before the pivot: neither --wd nor the program's lookup (through
+    // a symlink of the image to /proc/self/fd/N) nor the program may use one.
+    fds::close(inherited_dirs)?;
 
     if opts.no_pivot {
         move_root(&root)?;
     } else {
         pivot(&root)?;
     }
-    sys("chdir", opts.wd.display(), || nix::unistd::chdir(&opts.wd))?;
+    // Resolved inside the new root, never through a magic link: a
+    // /proc/self/fd/N would be the host's directory (CVE-2024-21626).
+    let wd = root.open_workdir(&opts.wd)?;
+    sys("fchdir", root.show(&opts.wd), || nix::unistd::fchdir(&wd))?;
 
     // Read-only last: creating mount points above needed a writable image.
     for target in &read_only {
@@ -277,7 +289,7 @@ fn apply_extra(root: &Root, extra: &Extra) -> Result<Option<ReadOnly>> {
         } => {
             let source = sys(
                 "open",
-                format_args!("{} (bind source)", src.display()),
+                format_args!("{} (bind source)", shown::path(src)),
                 || {
                     open(
                         src.as_path(),
@@ -300,7 +312,8 @@ fn apply_extra(root: &Root, extra: &Extra) -> Result<Option<ReadOnly>> {
                 None,
                 MsFlags::MS_BIND | MsFlags::MS_REC,
                 None,
-            )?;
+            )
+            .map_err(|e| e.with_hint_for(|errno| bind_hint(errno, src)))?;
             if !read_only {
                 return Ok(None);
             }
@@ -434,41 +447,15 @@ fn move_root(root: &Root) -> Result<()> {
     sys("chroot", ".", || nix::unistd::chroot("."))
 }
 
-/// `-v`: inherited fds that are directories outside the new root would let
-/// the program walk out of it (CVE-2024-21626's way); say which.
-fn report_outside_fds(new_root: &Path) {
-    let Ok(root) = std::fs::canonicalize(new_root) else {
-        return;
-    };
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Some(fd) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(target) = std::fs::read_link(entry.path()) else {
-            continue;
-        };
-        // Our own fds are close-on-exec; only inherited ones matter.
-        // SAFETY: F_GETFD on a number read from /proc/self/fd only reads flags.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-        if flags < 0
-            || flags & libc::FD_CLOEXEC != 0
-            || !target.is_dir()
-            || target.starts_with(&root)
-        {
-            continue;
-        }
-        trace::note(format_args!(
-            "inherited fd {fd} is the directory {} outside the new root: the program could leave the root through it (--close-fds closes it)",
-            target.display()
-        ));
-    }
+/// What EINVAL means for a bind.
+fn bind_hint(errno: Errno, src: &Path) -> Option<String> {
+    (errno == Errno::EINVAL).then(|| {
+        format!(
+            "{} is on a mount of another mount namespace (a /proc/self/fd/N opened before unshare-rs -m), \
+             which the kernel does not bind: name the path instead",
+            shown::path(src)
+        )
+    })
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Command-line parsing for pivot. No syscalls happen here.
 
+use crate::shown;
 use chain::cli::value;
 use chain::{Error, Result};
 use lexopt::Arg::{Long, Short, Value};
@@ -79,7 +80,7 @@ fn src_dst(opt: &str, raw: OsString) -> Result<(PathBuf, PathBuf)> {
     if src.is_empty() || dst.is_empty() {
         return Err(Error::usage(
             PROG,
-            format!("{opt}: '{text}': expected SRC:DST"),
+            format!("{opt}: '{}': expected SRC:DST", shown::text(&text)),
         ));
     }
     Ok((src.into(), dst.into()))
@@ -93,7 +94,7 @@ fn inside(opt: &str, raw: OsString) -> Result<PathBuf> {
             PROG,
             format!(
                 "{opt}: '{}' is not an absolute path inside the new root",
-                path.display()
+                shown::path(&path)
             ),
         ));
     }
@@ -143,7 +144,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                         PROG,
                         format!(
                             "{opt}: '{}' is not an absolute path inside the new root",
-                            dst.display()
+                            shown::path(&dst)
                         ),
                     ));
                 }
@@ -176,7 +177,10 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                 if layers.split(':').any(str::is_empty) {
                     return Err(Error::usage(
                         PROG,
-                        format!("--overlay: '{layers}': expected LOWER[:LOWER...]"),
+                        format!(
+                            "--overlay: '{}': expected LOWER[:LOWER...]",
+                            shown::text(&layers)
+                        ),
                     ));
                 }
                 o.overlay.extend(layers.split(':').map(PathBuf::from));
@@ -314,5 +318,10 @@ mod tests {
             err(&["r", "--propagation", "shared"]).contains("expected slave, private or unchanged")
         );
         assert!(err(&["r", "--wd", "x"]).contains("not an absolute path"));
+        // A newline in a name does not split the one line of the error.
+        assert_eq!(
+            err(&["r", "--tmpfs", "a\nb"]),
+            "--tmpfs: 'a\\nb' is not an absolute path inside the new root (see 'pivot --help')"
+        );
     }
 }

@@ -8,6 +8,7 @@
 //! layer that lives there.
 
 use crate::inroot::{fd_path, flag_names};
+use crate::shown;
 use chain::{Result, sys};
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MsFlags, mount};
@@ -16,13 +17,17 @@ use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 
 fn open_dir(path: &Path, role: &str) -> Result<OwnedFd> {
-    sys("open", format_args!("{} ({role})", path.display()), || {
-        open(
-            path,
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-    })
+    sys(
+        "open",
+        format_args!("{} ({role})", shown::path(path)),
+        || {
+            open(
+                path,
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+        },
+    )
 }
 
 /// The overlayfs option string for opened layers.
@@ -55,7 +60,7 @@ pub fn mount_root(
             // overlay will cover it (overlayfs holds on to its directories).
             sys(
                 "mount",
-                format_args!("tmpfs on {} (upper layer)", new_root.display()),
+                format_args!("tmpfs on {} (upper layer)", shown::path(new_root)),
                 || {
                     mount(
                         Some("tmpfs"),
@@ -68,7 +73,7 @@ pub fn mount_root(
             )?;
             for dir in ["upper", "work"] {
                 let path = new_root.join(dir);
-                sys("mkdir", path.display(), || {
+                sys("mkdir", shown::path(&path), || {
                     nix::unistd::mkdir(&path, Mode::from_bits_truncate(0o755))
                 })?;
             }
@@ -79,7 +84,7 @@ pub fn mount_root(
         }
     };
     let data = options(&lowers, &upper, &work);
-    sys("mount", format_args!("overlay on {} {} {data}", new_root.display(), flag_names(MsFlags::empty())), || {
+    sys("mount", format_args!("overlay on {} {} {data}", shown::path(new_root), flag_names(MsFlags::empty())), || {
         mount(Some("overlay"), new_root, Some("overlay"), MsFlags::empty(), Some(data.as_str()))
     })
     .map_err(|e| {
