@@ -8,6 +8,7 @@ mod limits;
 mod manage;
 mod options;
 mod place;
+mod stale;
 mod stats;
 
 use chain::cgroup::{Layout, Mode};

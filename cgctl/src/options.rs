@@ -198,6 +198,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                         format!("--name: '{n}' has a '/'; use --parent for where"),
                     ));
                 }
+                if crate::stale::anonymous_pid(&n).is_some() {
+                    return Err(Error::usage(
+                        PROG,
+                        format!(
+                            "--name: '{n}' is the form of anonymous groups (cgctl-PID), which a later cgctl may remove as stale; choose another name"
+                        ),
+                    ));
+                }
                 o.name = Some(group_name(&n, "--name")?);
             }
             Long("wait") => o.wait = true,
@@ -351,6 +359,7 @@ mod tests {
         assert!(err(&["--cpus", "0", "sh"]).starts_with("--cpus: '0': "));
         assert!(err(&["--mem", "1M"]).starts_with("missing the program"));
         assert!(err(&["--name", "a/b", "sh"]).contains("use --parent"));
+        assert!(err(&["--name", "cgctl-77", "sh"]).contains("anonymous groups"));
         assert!(err(&["--parent", "rel", "sh"]).contains("not an absolute cgroup path"));
         assert!(err(&["--stats-json", "/tmp/x", "--name", "n", "sh"]).contains("needs --wait"));
         assert!(err(&["stats"]).contains("missing GROUP"));

@@ -275,6 +275,11 @@ pub fn create(
                 group.leaf = leaf;
                 group.enabled = enabled;
             }
+            // An anonymous run (the name is cgctl-OWNPID) first removes
+            // what killed anonymous runs left here (stale.rs).
+            if crate::stale::anonymous_pid(name) == Some(std::process::id() as i32) {
+                crate::stale::sweep(&base);
+            }
             let dir = base.join(name);
             let created = mkdir(&dir)?;
             if h.controllers.iter().any(|c| c == "cpuset") {

@@ -27,6 +27,7 @@ pub mod cli;
 pub mod error;
 pub mod exec;
 pub mod exit;
+pub mod fault;
 pub mod file;
 pub mod late;
 pub mod note;

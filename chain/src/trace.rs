@@ -26,6 +26,7 @@ static START: OnceLock<Instant> = OnceLock::new();
 pub fn init(prog: &'static str) {
     let _ = PROG.set(prog);
     let _ = START.set(Instant::now());
+    crate::fault::init(prog);
     if std::env::var_os(TRACE_VAR).is_some_and(|v| !v.is_empty() && v != "0") {
         enable();
     }
@@ -82,6 +83,7 @@ pub fn note(what: fmt::Arguments<'_>) {
 /// [`Error`] naming `op` and `object`. `object` is formatted only when it is
 /// printed.
 pub fn sys<T>(op: &str, object: impl Display, step: impl FnOnce() -> nix::Result<T>) -> Result<T> {
+    crate::fault::before_step(op);
     if !enabled() {
         return step().map_err(|errno| Error::sys(op, object, errno));
     }

@@ -1,0 +1,423 @@
+//! A kill at every step (issue 13): each tool of each chain form is killed
+//! with SIGKILL just before each of its kernel steps in turn (CHAIN_FAULT,
+//! chain/src/fault.rs), the tool itself or its parent, and after every run
+//! nothing the run made may be left: no process, no mount in the test's
+//! mount namespace, no persisted namespace file, no cgroup, no veth.
+//!
+//! The network part runs in a throwaway "host" network namespace; cgroups
+//! are made below the test's own cgroup; the rootless form runs as the test
+//! user.
+
+use e2e::*;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// How long the kernel and orphaned steps may take to finish and clean up
+/// after a kill (network namespaces go through a work queue).
+const SETTLE: Duration = Duration::from_secs(10);
+
+/// The most steps any one tool takes in these chains (a bound, so that a
+/// fault that never fires cannot loop the test forever).
+const MAX_STEPS: u32 = 400;
+
+/// Marks every process of a run: it is in the environment of each tool
+/// and of the workload (the chain passes the environment on), so a
+/// process left by a run is found by it whatever its parent became.
+const MARK_VAR: &str = "FAULTS_TEST_RUN";
+
+struct Form {
+    name: &'static str,
+    who: As,
+    /// The tools of the chain that the faults go to.
+    tools: &'static [&'static str],
+    /// The chain's argv (the program first).
+    argv: Vec<String>,
+}
+
+/// The host namespace for the network form, deleted when dropped.
+struct HostNetns(String);
+
+impl HostNetns {
+    fn new() -> HostNetns {
+        let name = format!("ft-host-{}", std::process::id());
+        run(&mut command(As::Root, "ip", &["netns", "add", &name])).ok();
+        HostNetns(name)
+    }
+
+    /// The links in it other than lo.
+    fn links(&self) -> Vec<String> {
+        let out = run(&mut command(
+            As::Root,
+            "ip",
+            &["-n", &self.0, "-o", "link", "show"],
+        ))
+        .ok();
+        out.stdout
+            .lines()
+            .filter_map(|l| l.split(": ").nth(1))
+            .map(|n| n.split('@').next().unwrap_or(n).to_string())
+            .filter(|n| n != "lo")
+            .collect()
+    }
+}
+
+impl Drop for HostNetns {
+    fn drop(&mut self) {
+        let _ = run(&mut command(As::Root, "ip", &["netns", "del", &self.0]));
+    }
+}
+
+/// The test's own cgroup directory in every mounted hierarchy.
+fn own_cgroup_dirs() -> Vec<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let mut dirs = Vec::new();
+    for line in mountinfo.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let Some(sep) = f.iter().position(|x| *x == "-") else {
+            continue;
+        };
+        let (fstype, opts, point) = (f[sep + 1], f[sep + 3], f[4]);
+        let path = match fstype {
+            "cgroup2" => own.lines().find_map(|l| l.strip_prefix("0::")),
+            "cgroup" => own.lines().find_map(|l| {
+                let mut p = l.splitn(3, ':');
+                let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
+                (!ctrls.is_empty() && ctrls.split(',').all(|c| opts.split(',').any(|o| o == c)))
+                    .then_some(path)
+            }),
+            _ => None,
+        };
+        if let Some(path) = path {
+            dirs.push(Path::new(point).join(path.trim_start_matches('/')));
+        }
+    }
+    dirs
+}
+
+/// Every cgroup directory below the test's own ones.
+fn cgroups_below() -> BTreeSet<PathBuf> {
+    fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                out.insert(path.clone());
+                walk(&path, out);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    for dir in own_cgroup_dirs() {
+        walk(&dir, &mut out);
+    }
+    out
+}
+
+/// The processes whose environment holds `MARK_VAR=mark`.
+fn marked_processes(mark: &str) -> Vec<String> {
+    let needle = format!("{MARK_VAR}={mark}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let pid: i32 = name.parse().unwrap();
+        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if alive(pid) && env.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+            found.push(format!("{pid} {}", comm.trim()));
+        }
+    }
+    found
+}
+
+/// What the host looks like to the test: a run may add nothing to it.
+/// (Only additions count: other tests' groups and mounts may come and go
+/// meanwhile.)
+#[derive(Debug)]
+struct HostState {
+    mounts: Vec<String>,
+    run_netns: BTreeSet<String>,
+    cgroups: BTreeSet<PathBuf>,
+    links: Vec<String>,
+}
+
+impl HostState {
+    fn adds_to(&self, before: &HostState) -> bool {
+        self.adds_besides_cgroups(before) || !self.cgroups.is_subset(&before.cgroups)
+    }
+
+    fn adds_besides_cgroups(&self, before: &HostState) -> bool {
+        self.mounts.iter().any(|m| !before.mounts.contains(m))
+            || !self.run_netns.is_subset(&before.run_netns)
+            || self.links.iter().any(|l| !before.links.contains(l))
+    }
+}
+
+fn host_state(net: Option<&HostNetns>) -> HostState {
+    HostState {
+        mounts: mount_points(&std::fs::read_to_string("/proc/self/mountinfo").unwrap()),
+        run_netns: std::fs::read_dir("/run/netns")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+        cgroups: cgroups_below(),
+        links: net.map(HostNetns::links).unwrap_or_default(),
+    }
+}
+
+/// Runs `form` once with `fault` (None: no fault) and returns whether the
+/// fault fired; panics, naming the run, if anything is left afterwards.
+fn run_once(
+    form: &Form,
+    fault: Option<&str>,
+    mark: &str,
+    net: Option<&HostNetns>,
+    before: &HostState,
+) -> bool {
+    // The chain runs as a child of a shell, as when a user types it: a
+    // fault to the first tool's parent kills that shell, not the test.
+    let mut argv: Vec<&str> = vec!["/bin/sh", "-c", "\"$@\"; exit $?", "sh"];
+    argv.extend(form.argv.iter().map(String::as_str));
+    let mut cmd = match net {
+        Some(net) => {
+            let ns = format!("--net=/run/netns/{}", net.0);
+            let mut args = vec![ns.as_str(), "--"];
+            args.extend_from_slice(&argv);
+            command(As::Root, "nsenter", &args)
+        }
+        None => command(form.who, argv[0], &argv[1..]),
+    };
+    cmd.env(MARK_VAR, mark);
+    if let Some(fault) = fault {
+        cmd.env("CHAIN_FAULT", fault);
+    }
+    if std::env::var_os("FAULTS_VERBOSE").is_some() {
+        eprintln!("faults: {} {}", form.name, fault.unwrap_or("(none)"));
+    }
+    let out = run(&mut cmd);
+    let what = format!(
+        "{} with CHAIN_FAULT={}",
+        form.name,
+        fault.unwrap_or("(none)")
+    );
+    let fired = out.stderr.contains(" fault: SIGKILL to ");
+    assert!(
+        !out.stderr.contains("panicked"),
+        "{what}: a panic: {}",
+        out.stderr
+    );
+    if !fired {
+        assert_eq!(
+            out.status, 0,
+            "{what}: without a fault the chain must work: {}",
+            out.stderr
+        );
+    }
+    // Settled: no process of the run, nothing new but groups of a killed
+    // cgctl (which only the next cgctl removes, see below).
+    let mut settled = wait_until(SETTLE, || {
+        marked_processes(mark).is_empty() && {
+            let now = host_state(net);
+            !now.adds_to(before)
+                || (!now.adds_besides_cgroups(before) && groups_of_gone_cgctl(before).is_some())
+        }
+    });
+    if settled && let Some(left) = groups_of_gone_cgctl(before) {
+        settled = stale_groups_go_with_the_next_run(&left, before);
+    }
+    if !settled {
+        let after = host_state(net);
+        panic!(
+            "{what}: left behind after {SETTLE:?}:\n  processes: {:?}\n  new mounts: {:?}\n  \
+             /run/netns: {:?}\n  cgroups: {:?}\n  links: {:?}\nits stderr:\n{}",
+            marked_processes(mark),
+            after
+                .mounts
+                .iter()
+                .filter(|m| !before.mounts.contains(m))
+                .collect::<Vec<_>>(),
+            after
+                .run_netns
+                .difference(&before.run_netns)
+                .collect::<Vec<_>>(),
+            after
+                .cgroups
+                .difference(&before.cgroups)
+                .collect::<Vec<_>>(),
+            after.links,
+            out.stderr
+        );
+    }
+    fired
+}
+
+/// The groups added since `before`, when there are some and all are
+/// anonymous groups (`cgctl-PID`) of a cgctl that is gone.
+fn groups_of_gone_cgctl(before: &HostState) -> Option<Vec<PathBuf>> {
+    let left: Vec<PathBuf> = cgroups_below()
+        .difference(&before.cgroups)
+        .cloned()
+        .collect();
+    let anonymous = |p: &PathBuf| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("cgctl-"))
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .is_some_and(|pid| !alive(pid))
+    };
+    (!left.is_empty() && left.iter().all(anonymous)).then_some(left)
+}
+
+/// A killed cgctl supervisor cannot remove its group; the next anonymous
+/// cgctl run in the same place does (cgctl/src/stale.rs), once the group is
+/// older than cgctl's 2 s guard. What is left must be only such groups:
+/// they are aged (their mtime set back, as time would), one plain run made,
+/// and then nothing may be left.
+fn stale_groups_go_with_the_next_run(left: &[PathBuf], before: &HostState) -> bool {
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(60);
+    for dir in left {
+        std::fs::File::open(dir)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    let next = run(&mut tool(
+        As::Root,
+        "cgctl",
+        &["-v", "--mem", "64M", "--", "/bin/true"],
+    ))
+    .ok();
+    let gone = cgroups_below().is_subset(&before.cgroups);
+    if !gone {
+        eprintln!(
+            "faults: {left:?} stayed after the next run:\n{}",
+            next.stderr
+        );
+    }
+    gone
+}
+
+/// Every tool of `form`, killed before each of its steps (itself, then its
+/// parent), until a run goes past its last step. Returns the faults fired.
+fn kill_at_every_step(form: &Form, net: Option<&HostNetns>) -> u32 {
+    // One form at a time: each compares the host's mounts and cgroups
+    // before and after, which another form's runs would change.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let before = host_state(net);
+    let mark = format!("{}-{}", form.name, std::process::id());
+    assert!(
+        !run_once(form, None, &mark, net, &before),
+        "{}: a fault fired without CHAIN_FAULT",
+        form.name
+    );
+    let mut fired = 0;
+    for tool in form.tools {
+        for who in ["self", "parent"] {
+            let mut n = 1;
+            while run_once(
+                form,
+                Some(&format!("{tool}:{n}:{who}")),
+                &mark,
+                net,
+                &before,
+            ) {
+                fired += 1;
+                n += 1;
+                assert!(
+                    n < MAX_STEPS,
+                    "{}: {tool} took more than {MAX_STEPS} steps",
+                    form.name
+                );
+            }
+            // Every tool of the chain takes steps: a fault that never fired
+            // would mean the hook or the chain is not what the test thinks.
+            // (A PID namespace's init, like pivot here, has no parent it
+            // can see: its parent faults never fire.)
+            assert!(
+                n > 1 || who == "parent",
+                "{}: no fault fired in {tool} ({who})",
+                form.name
+            );
+        }
+    }
+    fired
+}
+
+fn path(p: PathBuf) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn root_chain_with_cgctl_vethctl_and_seccompctl_leaves_nothing_at_any_kill() {
+    let net = HostNetns::new();
+    let root = path(rootfs());
+    let argv = [
+        path(bin("cgctl")),
+        "--mem".into(),
+        "64M".into(),
+        "--".into(),
+        path(bin("vethctl")),
+        "--addr".into(),
+        "10.77.0.2/24".into(),
+        "--host-addr".into(),
+        "10.77.0.1/24".into(),
+        "--gateway".into(),
+        "10.77.0.1".into(),
+        "--".into(),
+        path(bin("unshare-rs")),
+        "-fpnumi".into(),
+        "--".into(),
+        path(bin("pivot")),
+        root,
+        "--".into(),
+        path(bin("seccompctl")),
+        "--default".into(),
+        "--".into(),
+        "/bin/true".into(),
+    ];
+    let form = Form {
+        name: "root",
+        who: As::Root,
+        tools: &["cgctl", "vethctl", "unshare-rs", "pivot", "seccompctl"],
+        argv: argv.to_vec(),
+    };
+    let fired = kill_at_every_step(&form, Some(&net));
+    eprintln!("root chain: {fired} faults injected, nothing left after any");
+}
+
+#[test]
+fn rootless_chain_with_mapids_leaves_nothing_at_any_kill() {
+    test_user();
+    let root = path(rootfs());
+    let argv = [
+        path(bin("mapids")),
+        "--auto".into(),
+        "--".into(),
+        path(bin("unshare-rs")),
+        "-Ufpnmui".into(),
+        "--".into(),
+        path(bin("pivot")),
+        root,
+        "--".into(),
+        path(bin("seccompctl")),
+        "--default".into(),
+        "--".into(),
+        "/bin/true".into(),
+    ];
+    let form = Form {
+        name: "rootless",
+        who: As::User,
+        tools: &["mapids", "unshare-rs", "pivot", "seccompctl"],
+        argv: argv.to_vec(),
+    };
+    let fired = kill_at_every_step(&form, None);
+    eprintln!("rootless chain: {fired} faults injected, nothing left after any");
+}
