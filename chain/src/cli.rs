@@ -67,7 +67,8 @@ pub fn main(prog: &'static str, run: impl FnOnce() -> Result<Infallible>) -> ! {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    let line = format!("{prog}: {err}\n");
+    // One line, whatever a path or name in the error holds.
+    let line = format!("{prog}: {}\n", crate::shown::text(&err));
     let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
     std::process::exit(err.status)
 }

@@ -33,6 +33,7 @@ pub mod late;
 pub mod note;
 pub mod ns;
 pub mod outside;
+pub mod shown;
 pub mod supervise;
 pub mod trace;
 

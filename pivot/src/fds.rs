@@ -10,7 +10,7 @@
 //! Other inherited fds (pipes, files, sockets) are the caller's business and
 //! pass, as everywhere in the chain (`--close-fds` keeps them away too).
 
-use crate::shown;
+use chain::shown;
 use chain::{Error, Result, sys, trace};
 use nix::sys::stat::{SFlag, fstat};
 use std::os::fd::{BorrowedFd, RawFd};

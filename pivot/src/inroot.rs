@@ -8,7 +8,7 @@
 //! (a symlink at a mount target is refused), and mounts are made onto the
 //! opened file through `/proc/self/fd/N`, so nothing is looked up twice.
 
-use crate::shown;
+use chain::shown;
 use chain::{Error, Result, sys};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat2, readlinkat};

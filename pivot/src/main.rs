@@ -9,12 +9,11 @@ mod masks;
 mod options;
 mod overlay;
 mod readonly;
-mod shown;
 mod special;
 
 use chain::cli;
 use chain::exec::{self, Program};
-use chain::{Result, sys, trace};
+use chain::{Result, shown, sys, trace};
 use inroot::{Kind, Root, fd_path, mount_on};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};

@@ -1,7 +1,7 @@
 //! Command-line parsing for pivot. No syscalls happen here.
 
-use crate::shown;
 use chain::cli::value;
+use chain::shown;
 use chain::{Error, Result};
 use lexopt::Arg::{Long, Short, Value};
 use std::ffi::OsString;

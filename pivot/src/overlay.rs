@@ -8,7 +8,7 @@
 //! layer that lives there.
 
 use crate::inroot::{fd_path, flag_names};
-use crate::shown;
+use chain::shown;
 use chain::{Result, sys};
 use nix::fcntl::{OFlag, open};
 use nix::mount::{MsFlags, mount};

@@ -1153,8 +1153,6 @@ fn rlimit_nproc_at_its_limit_fails_in_one_line() {
 }
 
 #[test]
-#[ignore = "reason: chain::cli::main prints the error unescaped, so a name with a newline from chain code \
-            (chain::exec's `exec NAME`, unshare-rs's --pid-file) splits the one line; pivot escapes its own"]
 fn a_program_or_file_name_with_a_newline_is_named_on_one_line() {
     let s = Scene::new("hostile-newline-exec");
     let out = run_limited(&mut chain(&s.root, &[], &["/no\nsuch"]));

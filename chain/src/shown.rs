@@ -1,4 +1,5 @@
-//! Paths and names as messages show them. A name may hold any byte but `/`
+//! Paths and names as messages show them (every tool's error line, and
+//! pivot's paths in traces). A name may hold any byte but `/`
 //! and NUL, and an image is free to choose them: a newline in a mount
 //! target, or in a symlink's target that an error quotes, would split the
 //! one line of an error (and let an image print lines of its own). Control
