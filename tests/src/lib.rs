@@ -128,14 +128,27 @@ pub fn command_passing(
         cmd.uid(TEST_UID).gid(TEST_GID);
     }
     let pass = pass.to_vec();
+    const MAX_PASSED: usize = 16;
+    assert!(pass.len() <= MAX_PASSED, "at most {MAX_PASSED} fds passed");
     let mut keep: Vec<u32> = pass.iter().map(|&(_, to)| to as u32).collect();
     keep.sort_unstable();
     // SAFETY: dup2 and close_range are async-signal-safe; the test harness
     // may hold fds of its own that must not reach the chain under test.
     unsafe {
         cmd.pre_exec(move || {
-            for &(from, to) in &pass {
-                if libc::dup2(from, to) < 0 {
+            // Every source is copied out of the way first, so that one
+            // pair's target never overwrites a later pair's source; the
+            // copies go with the close_range below.
+            // (A fixed array: no allocation between fork and exec.)
+            let mut copies = [0i32; MAX_PASSED];
+            for (slot, &(from, _)) in copies.iter_mut().zip(&pass) {
+                *slot = libc::fcntl(from, libc::F_DUPFD, 512);
+                if *slot < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            for (&copy, &(_, to)) in copies.iter().zip(&pass) {
+                if libc::dup2(copy, to) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
             }
