@@ -267,17 +267,30 @@ fn wire_with(
             None => {
                 // A missing bridge is made here, so that the first container
                 // of a network needs no separate setup step.
-                host.request("RTM_NEWLINK", &format!("{name} type bridge"), |seq| {
+                let made = host.request("RTM_NEWLINK", &format!("{name} type bridge"), |seq| {
                     netlink::new_bridge(seq, name, o.mtu)
-                })
-                .map_err(privilege_hint)?;
-                let link = must_find(host, name)?;
-                undo.links.push((link.ifindex, link.name.clone()));
-                for cidr in &o.bridge_addrs {
-                    add_addr(host, &link, cidr)?;
+                });
+                match made {
+                    // Another vethctl made it between the lookup and here
+                    // (containers starting at once): theirs is used, and
+                    // they configure it.
+                    Err(e) if e.errno == Some(Errno::EEXIST) => {
+                        trace::note(format_args!(
+                            "{name} was just made by another run: joining it"
+                        ));
+                        (must_find(host, name)?, false)
+                    }
+                    made => {
+                        made.map_err(privilege_hint)?;
+                        let link = must_find(host, name)?;
+                        undo.links.push((link.ifindex, link.name.clone()));
+                        for cidr in &o.bridge_addrs {
+                            add_addr(host, &link, cidr)?;
+                        }
+                        up(host, &link)?;
+                        (link, true)
+                    }
                 }
-                up(host, &link)?;
-                (link, true)
             }
         };
         if o.nat {
