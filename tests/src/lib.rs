@@ -14,6 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod host;
+
 /// The unprivileged identity the tests use. No passwd entry is needed for
 /// what these tests check; a fixed id keeps runs comparable.
 pub const TEST_UID: u32 = 4242;

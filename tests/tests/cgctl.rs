@@ -2,8 +2,9 @@
 //! tree with core files only). Every group is created below the test's own
 //! cgroup and removed again, also when a test fails.
 
+use e2e::host::own_cgroup_dirs;
 use e2e::*;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -51,40 +52,6 @@ impl Drop for Named {
             let _ = std::fs::remove_dir(&dir);
         }
     }
-}
-
-/// The test's own cgroup directory in every mounted hierarchy.
-fn own_cgroup_dirs() -> Vec<PathBuf> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let mut dirs = Vec::new();
-    for line in mountinfo.lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        let Some(sep) = f.iter().position(|x| *x == "-") else {
-            continue;
-        };
-        let (fstype, opts) = (f[sep + 1], f[sep + 3]);
-        let point = f[4];
-        let path = match fstype {
-            "cgroup2" => own.lines().find_map(|l| l.strip_prefix("0::")),
-            "cgroup" => own.lines().find_map(|l| {
-                let mut p = l.splitn(3, ':');
-                let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-                (!ctrls.is_empty()
-                    && ctrls.split(',').all(|c| {
-                        opts.split(',').any(|o| {
-                            o == c || o == format!("name={}", c.trim_start_matches("name="))
-                        })
-                    }))
-                .then_some(path)
-            }),
-            _ => None,
-        };
-        if let Some(path) = path {
-            dirs.push(Path::new(point).join(path.trim_start_matches('/')));
-        }
-    }
-    dirs
 }
 
 fn c_program(name: &str) -> PathBuf {

@@ -8,9 +8,10 @@
 //! are made below the test's own cgroup; the rootless form runs as the test
 //! user.
 
+use e2e::host::{HostNetns, cgroups_below};
 use e2e::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long the kernel and orphaned steps may take to finish and clean up
@@ -35,104 +36,8 @@ struct Form {
     argv: Vec<String>,
 }
 
-/// The host namespace for the network form, deleted when dropped.
-struct HostNetns(String);
-
-impl HostNetns {
-    fn new() -> HostNetns {
-        let name = format!("ft-host-{}", std::process::id());
-        run(&mut command(As::Root, "ip", &["netns", "add", &name])).ok();
-        HostNetns(name)
-    }
-
-    /// The links in it other than lo.
-    fn links(&self) -> Vec<String> {
-        let out = run(&mut command(
-            As::Root,
-            "ip",
-            &["-n", &self.0, "-o", "link", "show"],
-        ))
-        .ok();
-        out.stdout
-            .lines()
-            .filter_map(|l| l.split(": ").nth(1))
-            .map(|n| n.split('@').next().unwrap_or(n).to_string())
-            .filter(|n| n != "lo")
-            .collect()
-    }
-}
-
-impl Drop for HostNetns {
-    fn drop(&mut self) {
-        let _ = run(&mut command(As::Root, "ip", &["netns", "del", &self.0]));
-    }
-}
-
-/// The test's own cgroup directory in every mounted hierarchy.
-fn own_cgroup_dirs() -> Vec<PathBuf> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    let mut dirs = Vec::new();
-    for line in mountinfo.lines() {
-        let f: Vec<&str> = line.split(' ').collect();
-        let Some(sep) = f.iter().position(|x| *x == "-") else {
-            continue;
-        };
-        let (fstype, opts, point) = (f[sep + 1], f[sep + 3], f[4]);
-        let path = match fstype {
-            "cgroup2" => own.lines().find_map(|l| l.strip_prefix("0::")),
-            "cgroup" => own.lines().find_map(|l| {
-                let mut p = l.splitn(3, ':');
-                let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-                (!ctrls.is_empty() && ctrls.split(',').all(|c| opts.split(',').any(|o| o == c)))
-                    .then_some(path)
-            }),
-            _ => None,
-        };
-        if let Some(path) = path {
-            dirs.push(Path::new(point).join(path.trim_start_matches('/')));
-        }
-    }
-    dirs
-}
-
-/// Every cgroup directory below the test's own ones.
-fn cgroups_below() -> BTreeSet<PathBuf> {
-    fn walk(dir: &Path, out: &mut BTreeSet<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                out.insert(path.clone());
-                walk(&path, out);
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    for dir in own_cgroup_dirs() {
-        walk(&dir, &mut out);
-    }
-    out
-}
-
-/// The processes whose environment holds `MARK_VAR=mark`.
 fn marked_processes(mark: &str) -> Vec<String> {
-    let needle = format!("{MARK_VAR}={mark}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if !name.bytes().all(|b| b.is_ascii_digit()) {
-            continue;
-        }
-        let pid: i32 = name.parse().unwrap();
-        let Ok(env) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        if alive(pid) && env.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
-            let comm = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-            found.push(format!("{pid} {}", comm.trim()));
-        }
-    }
-    found
+    e2e::host::marked_processes(MARK_VAR, mark)
 }
 
 /// What the host looks like to the test: a run may add nothing to it.
@@ -186,12 +91,7 @@ fn run_once(
     let mut argv: Vec<&str> = vec!["/bin/sh", "-c", "\"$@\"; exit $?", "sh"];
     argv.extend(form.argv.iter().map(String::as_str));
     let mut cmd = match net {
-        Some(net) => {
-            let ns = format!("--net=/run/netns/{}", net.0);
-            let mut args = vec![ns.as_str(), "--"];
-            args.extend_from_slice(&argv);
-            command(As::Root, "nsenter", &args)
-        }
+        Some(net) => net.cmd(&argv),
         None => command(form.who, argv[0], &argv[1..]),
     };
     cmd.env(MARK_VAR, mark);
@@ -357,7 +257,7 @@ fn path(p: PathBuf) -> String {
 
 #[test]
 fn root_chain_with_cgctl_vethctl_and_seccompctl_leaves_nothing_at_any_kill() {
-    let net = HostNetns::new();
+    let net = HostNetns::new("ft-host");
     let root = path(rootfs());
     let argv = [
         path(bin("cgctl")),

@@ -18,9 +18,10 @@
 //!
 //!     LOAD_CONTAINERS=1000 cargo test --release -p e2e --test load -- --nocapture
 
+use e2e::host::{HostNetns, cgroups_below};
 use e2e::*;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
@@ -35,95 +36,19 @@ fn containers() -> usize {
         .unwrap_or(200)
 }
 
-/// The throwaway host namespace, deleted (with the bridge) when dropped.
-struct HostNetns(String);
-
-impl Drop for HostNetns {
-    fn drop(&mut self) {
-        let _ = run(&mut command(As::Root, "ip", &["netns", "del", &self.0]));
-    }
-}
-
-fn in_host(net: &HostNetns, argv: &[&str]) -> std::process::Command {
-    let ns = format!("--net=/run/netns/{}", net.0);
-    let mut args = vec![ns.as_str(), "--"];
-    args.extend_from_slice(argv);
-    command(As::Root, "nsenter", &args)
-}
-
-/// The links of the host namespace other than lo.
-fn links(net: &HostNetns) -> Vec<String> {
-    let out = run(&mut command(
-        As::Root,
-        "ip",
-        &["-n", &net.0, "-o", "link", "show"],
-    ))
-    .ok();
-    out.stdout
-        .lines()
-        .filter_map(|l| l.split(": ").nth(1))
-        .map(|n| n.split('@').next().unwrap_or(n).to_string())
-        .filter(|n| n != "lo")
-        .collect()
-}
-
-/// The processes whose environment holds `MARK_VAR=mark`.
 fn marked_processes(mark: &str) -> usize {
-    let needle = format!("{MARK_VAR}={mark}");
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .bytes()
-                .all(|b| b.is_ascii_digit())
-        })
-        .filter(|e| {
-            let pid: i32 = e.file_name().to_string_lossy().parse().unwrap();
-            alive(pid)
-                && std::fs::read(e.path().join("environ"))
-                    .is_ok_and(|env| env.split(|b| *b == 0).any(|v| v == needle.as_bytes()))
-        })
-        .count()
+    e2e::host::marked_processes(MARK_VAR, mark).len()
 }
 
 /// The anonymous groups (cgctl-PID) below the test's own cgroups.
 fn anonymous_groups() -> BTreeSet<PathBuf> {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap();
-    let mut out = BTreeSet::new();
-    for root in ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"] {
-        let Ok(entries) = std::fs::read_dir(root) else {
-            continue;
-        };
-        for hierarchy in entries.flatten() {
-            let name = hierarchy.file_name().to_string_lossy().into_owned();
-            let path = own.lines().find_map(|l| {
-                let mut p = l.splitn(3, ':');
-                let (_, ctrls, path) = (p.next()?, p.next()?, p.next()?);
-                let matches = if root.ends_with("unified") {
-                    ctrls.is_empty()
-                } else {
-                    ctrls.split(',').any(|c| c == name)
-                };
-                matches.then(|| path.to_string())
-            });
-            let dir = match (root.ends_with("unified"), path) {
-                (true, Some(p)) => Path::new(root).join(p.trim_start_matches('/')),
-                (false, Some(p)) => hierarchy.path().join(p.trim_start_matches('/')),
-                _ => continue,
-            };
-            for group in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-                if group.file_name().to_string_lossy().starts_with("cgctl-") {
-                    out.insert(group.path());
-                }
-            }
-            if root.ends_with("unified") {
-                break;
-            }
-        }
-    }
-    out
+    cgroups_below()
+        .into_iter()
+        .filter(|g| {
+            g.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("cgctl-"))
+        })
+        .collect()
 }
 
 fn mounts() -> Vec<String> {
@@ -133,8 +58,7 @@ fn mounts() -> Vec<String> {
 #[test]
 fn many_full_containers_at_once_all_work_and_leave_nothing() {
     let n = containers();
-    let net = HostNetns(format!("ld-host-{}", std::process::id()));
-    run(&mut command(As::Root, "ip", &["netns", "add", &net.0])).ok();
+    let net = HostNetns::new("ld-host");
     let dir = TempDir::new("load");
     let root = rootfs().to_string_lossy().into_owned();
     let (groups_before, mounts_before) = (anonymous_groups(), mounts());
@@ -189,7 +113,8 @@ fn many_full_containers_at_once_all_work_and_leave_nothing() {
             "-c",
             script,
         ];
-        let child = in_host(&net, &argv)
+        let child = net
+            .cmd(&argv)
             .env(MARK_VAR, &mark)
             // The environment passes through every step to the workload.
             .env("ID", id.to_string())
@@ -226,7 +151,7 @@ fn many_full_containers_at_once_all_work_and_leave_nothing() {
     // down their network namespaces.
     let clean = wait_until(Duration::from_secs(30), || {
         marked_processes(&mark) == 0
-            && links(&net) == [BRIDGE]
+            && net.links() == [BRIDGE]
             && anonymous_groups().is_subset(&groups_before)
             && mounts().iter().all(|m| mounts_before.contains(m))
     });
@@ -234,22 +159,22 @@ fn many_full_containers_at_once_all_work_and_leave_nothing() {
         clean,
         "left after the containers: {} processes, links {:?}, groups {:?}",
         marked_processes(&mark),
-        links(&net),
+        net.links(),
         anonymous_groups()
             .difference(&groups_before)
             .collect::<Vec<_>>()
     );
-    let nat = run(&mut in_host(&net, &["nft", "list", "ruleset"])).ok();
+    let nat = run(&mut net.cmd(&["nft", "list", "ruleset"])).ok();
     assert_eq!(
         nat.stdout.matches("masquerade").count(),
         1,
         "one NAT rule for the bridge's containers: {}",
         nat.stdout
     );
-    let removed = run(&mut in_host(&net, &[&bins[1], "--remove-bridge", BRIDGE]));
+    let removed = run(&mut net.cmd(&[&bins[1], "--remove-bridge", BRIDGE]));
     assert_eq!(removed.status, 0, "{}", removed.stderr);
-    assert!(links(&net).is_empty(), "{:?}", links(&net));
-    let nat = run(&mut in_host(&net, &["nft", "list", "ruleset"])).ok();
+    assert!(net.links().is_empty(), "{:?}", net.links());
+    let nat = run(&mut net.cmd(&["nft", "list", "ruleset"])).ok();
     assert!(nat.stdout.trim().is_empty(), "{}", nat.stdout);
     eprintln!(
         "load: {n} containers started in {:.2} s, all done and checked in {:.2} s, nothing left",
