@@ -20,7 +20,9 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
 // The modules the option parsers `use crate::...`, at the crate root where
-// those paths look for them (none of these names collide).
+// those paths look for them (none of these names collide). An option
+// parser that starts using another module needs it added here: the build
+// then fails with "unresolved import `crate::NAME`".
 #[path = "../../seccompctl/src/action.rs"]
 mod action;
 #[path = "../../cgctl/src/devices.rs"]
@@ -33,6 +35,8 @@ mod identity;
 mod idmap;
 #[path = "../../cgctl/src/limits.rs"]
 mod limits;
+#[path = "../../cgctl/src/stale.rs"]
+mod stale;
 #[path = "../../vethctl/src/netlink.rs"]
 mod netlink;
 #[path = "../../seccompctl/src/profile.rs"]
