@@ -76,7 +76,12 @@ cargo test --release --workspace --locked 2>&1 | tee "$log" || status=$?
 # a throw-away VM, one boot (tests/vm/README.md). It installs qemu and gets
 # a kernel itself, and fails, never skips, when it cannot run.
 bash tests/vm/run.sh 2>&1 | tee -a "$log" || status=1
+# Coverage-guided fuzzing, a short run of every target (fuzz/README.md); a
+# crash fails the run. It installs g++ and cargo-fuzz when missing.
+bash fuzz/run.sh 2>&1 | tee -a "$log" || status=1
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
      /^vm: [0-9]+ passed, [0-9]+ failed/ { p += $2; f += $4 }
+     /^fuzz: [a-z_]+: [0-9]+ runs in .*, no crash$/ { p += 1 }
+     /^fuzz: [a-z_]+: CRASH/ { f += 1 }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
 exit "$status"
