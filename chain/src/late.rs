@@ -21,9 +21,8 @@
 
 use crate::error::{Error, Result};
 use crate::outside::keep_across_exec;
-use crate::trace::{self, sys};
+use crate::trace;
 use nix::errno::Errno;
-use nix::sys::socket::{MsgFlags, recv};
 use std::os::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 
 /// The environment variable that carries told-but-unanswered helpers.
@@ -144,21 +143,31 @@ fn collect(entry: &Entry) -> Result<()> {
     // SAFETY: as above, for the pidfd.
     let pidfd = entry.pidfd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) });
     let mut buf = [0u8; 4096];
-    let received = sys(
-        "recv",
-        format_args!("late answer of helper {}", entry.pid),
-        || loop {
-            match recv(sock.as_raw_fd(), &mut buf, MsgFlags::empty()) {
-                Err(Errno::EINTR) => continue,
-                other => break other,
-            }
-        },
-    );
+    let received = crate::outside::recv_answer(&sock, &mut buf, entry.pid);
     drop(sock);
+    if received.is_err()
+        && let Some(fd) = &pidfd
+    {
+        // No answer will come (none in time, or a bad fd): the helper
+        // goes (the pidfd names it exactly).
+        // SAFETY: pidfd_send_signal on our pidfd, no siginfo.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                fd.as_raw_fd(),
+                libc::SIGKILL,
+                0,
+                0,
+            )
+        };
+    }
     if let Some(fd) = &pidfd {
         reap(fd);
     }
-    let n = received.map_err(|e| e.with_hint(format!("{LATE_FDS_VAR} names a bad fd")))?;
+    let n = received.map_err(|e| match e.errno {
+        Some(_) => e.with_hint(format!("{LATE_FDS_VAR} names a bad fd")),
+        None => e,
+    })?;
     if n == 0 {
         return Err(Error::msg(format!(
             "outside-step helper {} ended without answering",

@@ -229,18 +229,16 @@ impl Helper {
     /// (see [`Reap`]).
     pub fn run(self, target: Pid, reap: Reap) -> Result<()> {
         self.tell(target)?;
-        let fd = self.sock.as_raw_fd();
         let mut buf = [0u8; 4096];
-        let n = sys(
-            "recv",
-            format_args!("answer of helper {}", self.pid),
-            || loop {
-                match recv(fd, &mut buf, MsgFlags::empty()) {
-                    Err(Errno::EINTR) => continue,
-                    other => break other,
-                }
-            },
-        )?;
+        let n = match recv_answer(&self.sock, &mut buf, self.pid.as_raw()) {
+            Ok(n) => n,
+            Err(e) => {
+                // Our child, unreaped: the pid names it and no other.
+                let _ = nix::sys::signal::kill(self.pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = waitpid(self.pid, None);
+                return Err(e);
+            }
+        };
         drop(self.sock);
         // Reap the helper; it is our child unless a forking step came between.
         // A helper that answered is exiting; waiting for the end of its exit
@@ -311,6 +309,63 @@ impl Helper {
             pid: self.pid.as_raw(),
         })
     }
+}
+
+/// The environment variable that bounds the wait for a helper's answer,
+/// in seconds (default [`HELPER_LIMIT_SECS`]).
+pub const HELPER_TIMEOUT_VAR: &str = "CHAIN_HELPER_TIMEOUT";
+
+/// A helper's work is a few netlink requests or starting pasta: a minute
+/// is far beyond any of it, and a hung helper must not hang the chain.
+pub const HELPER_LIMIT_SECS: u64 = 60;
+
+fn helper_limit() -> std::time::Duration {
+    let secs = std::env::var(HELPER_TIMEOUT_VAR)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(HELPER_LIMIT_SECS);
+    std::time::Duration::from_secs(secs)
+}
+
+/// Receives a helper's answer (0 bytes: it ended without one), waiting at
+/// most the helper limit. On timeout the caller kills the helper.
+pub(crate) fn recv_answer(sock: &OwnedFd, buf: &mut [u8], pid: i32) -> Result<usize> {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    use std::os::fd::AsFd;
+    let limit = helper_limit();
+    let start = std::time::Instant::now();
+    loop {
+        let left = limit.saturating_sub(start.elapsed());
+        if left.is_zero() {
+            return Err(Error::msg(format!(
+                "outside-step helper {pid} did not answer within {} s: killed ({HELPER_TIMEOUT_VAR} sets the limit)",
+                limit.as_secs()
+            )));
+        }
+        let mut fds = [PollFd::new(sock.as_fd(), PollFlags::POLLIN)];
+        let wait = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+            .unwrap_or(PollTimeout::MAX);
+        match poll(&mut fds, wait) {
+            Ok(0) | Err(Errno::EINTR) => continue,
+            Ok(_) => break,
+            Err(e) => {
+                return Err(Error::sys(
+                    "poll",
+                    format_args!("answer of helper {pid}"),
+                    e,
+                ));
+            }
+        }
+    }
+    sys("recv", format_args!("answer of helper {pid}"), || {
+        loop {
+            match recv(sock.as_raw_fd(), buf, MsgFlags::empty()) {
+                Err(Errno::EINTR) => continue,
+                other => break other,
+            }
+        }
+    })
 }
 
 /// When a served helper is reaped.

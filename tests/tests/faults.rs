@@ -321,3 +321,55 @@ fn rootless_chain_with_mapids_leaves_nothing_at_any_kill() {
     let fired = kill_at_every_step(&form, None);
     eprintln!("rootless chain: {fired} faults injected, nothing left after any");
 }
+
+#[test]
+fn a_helper_that_hangs_ends_the_chain_in_time_and_leaves_nothing() {
+    // A pasta that never comes up (it sleeps): vethctl's helper waits for
+    // it, so the chain's wait for the helper's answer must end, by
+    // CHAIN_HELPER_TIMEOUT, with one line, and take the helper and its
+    // pasta with it.
+    let dir = TempDir::new("hung-pasta");
+    let fake = dir.path("pasta");
+    std::fs::write(&fake, "#!/bin/sh\nexec sleep 1000\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        dir.0.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mark = format!("hung-{}", std::process::id());
+    let (unshare, vethctl, mapids) = (path_of("unshare-rs"), path_of("vethctl"), path_of("mapids"));
+    let start = std::time::Instant::now();
+    let out = run(command(
+        As::Root,
+        &vethctl,
+        &[
+            "--pasta",
+            "--",
+            &mapids,
+            "--root",
+            "--",
+            &unshare,
+            "-Ufpnmi",
+            "--",
+            "/bin/true",
+        ],
+    )
+    .env("PATH", &path)
+    .env("CHAIN_HELPER_TIMEOUT", "2")
+    .env(MARK_VAR, &mark));
+    let took = start.elapsed();
+    assert_eq!(out.status, 125, "{out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    assert!(out.stderr.contains("did not answer within 2 s"), "{out:?}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(
+        wait_until(SETTLE, || marked_processes(&mark).is_empty()),
+        "left: {:?}",
+        marked_processes(&mark)
+    );
+}
+
+fn path_of(tool: &str) -> String {
+    path(bin(tool))
+}

@@ -136,11 +136,17 @@ pub fn start(plan: &Plan, target: Pid) -> Result<Value> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    // SAFETY: between fork and exec only fcntl, async-signal-safe.
+    // SAFETY: between fork and exec only fcntl and prctl, async-signal-safe.
     unsafe {
         std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
             // The memfd is close-on-exec here; pasta needs it open.
             if libc::fcntl(inherited, libc::F_SETFD, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            // A pasta that hangs before it is up dies with this helper,
+            // which the chain kills when no answer comes in time. (Its
+            // daemon, forked once it is up, does not inherit this.)
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) < 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
