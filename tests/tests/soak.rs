@@ -117,6 +117,23 @@ fn containers_in_a_loop_leave_the_host_flat() {
     assert_eq!(first.status, 0, "{}", first.stderr);
     std::thread::sleep(Duration::from_secs(1));
     let baseline = sample(&net);
+    // The bridge keeps its own MAC address while ports come and go (one
+    // that followed its lowest port lost pings: vethctl's README).
+    let bridge_mac = || {
+        let out = run(&mut command(
+            As::Root,
+            "ip",
+            &["-n", &net.0, "-o", "link", "show", "brsoak0"],
+        ))
+        .ok();
+        out.stdout
+            .split("link/ether ")
+            .nth(1)
+            .and_then(|r| r.split(' ').next())
+            .map(str::to_string)
+    };
+    let mac_before = bridge_mac();
+    assert!(mac_before.is_some(), "no bridge MAC");
     let kib_before = kernel_kib();
 
     let limit = Duration::from_secs(soak_seconds());
@@ -181,6 +198,7 @@ fn containers_in_a_loop_leave_the_host_flat() {
         "kernel memory grew by {grown} KiB over {} containers",
         rounds * 4
     );
+    assert_eq!(bridge_mac(), mac_before, "the bridge's MAC changed");
     let removed = run(&mut net.cmd(&[&bins[1], "--remove-bridge", "brsoak0"]));
     assert_eq!(removed.status, 0, "{}", removed.stderr);
 }

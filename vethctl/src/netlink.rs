@@ -398,13 +398,19 @@ pub fn new_veth(seq: u32, host: &LinkSpec, peer: &LinkSpec, peer_netns_fd: Optio
 }
 
 /// `ip link add NAME [mtu M] type bridge`.
-pub fn new_bridge(seq: u32, name: &IfName, mtu: Option<u32>) -> Vec<u8> {
+/// `mac`: a bridge without an address of its own takes the lowest of its
+/// ports' and changes it as ports come and go, so a container that
+/// resolved the gateway a moment ago sends to an address the bridge no
+/// longer has (seen: a lost ping while older containers' ports left).
+/// Given one at creation, the kernel keeps it (NET_ADDR_SET), as Docker
+/// does for docker0.
+pub fn new_bridge(seq: u32, name: &IfName, mtu: Option<u32>, mac: Option<Mac>) -> Vec<u8> {
     let mut msg = Msg::new(libc::RTM_NEWLINK, F_CREATE_NEW, seq);
     msg.ifinfomsg(0, 0, 0, 0);
     let link = LinkSpec {
         name: name.clone(),
         mtu,
-        mac: None,
+        mac,
     };
     link_attrs(&mut msg, &link, None);
     let info = msg.nest_begin(libc::IFLA_LINKINFO);
@@ -986,10 +992,13 @@ mod tests {
     #[test]
     fn bridges_match_iproute2() {
         let f = hex(REQ_BRIDGE);
-        assert_bytes(&new_bridge(seq_of(&f), &ifname("br0"), None), REQ_BRIDGE);
+        assert_bytes(
+            &new_bridge(seq_of(&f), &ifname("br0"), None, None),
+            REQ_BRIDGE,
+        );
         let f = hex(REQ_BRIDGE_MTU);
         assert_bytes(
-            &new_bridge(seq_of(&f), &ifname("br1"), Some(1400)),
+            &new_bridge(seq_of(&f), &ifname("br1"), Some(1400), None),
             REQ_BRIDGE_MTU,
         );
     }
@@ -1316,8 +1325,8 @@ mod tests {
         let mut built = vec![
             new_veth(1, &host, &peer, Some(3)),
             new_veth(2, &link("a", None, None), &link("b", Some(68), None), None),
-            new_bridge(3, &ifname("br-0123456789ab"), Some(1500)),
-            new_bridge(4, &ifname("b"), None),
+            new_bridge(3, &ifname("br-0123456789ab"), Some(1500), None),
+            new_bridge(4, &ifname("b"), None, Some(Mac([2, 0, 0, 0, 0, 1]))),
             set_up(5, 7),
             set_master(6, 7, 8),
             set_mtu(6, 7, 1280),

@@ -101,6 +101,18 @@ fn host_name() -> Result<IfName> {
         .map_err(Error::msg)
 }
 
+/// A random locally administered unicast MAC address (the kernel's own
+/// choice for a new device, made here so that it can be fixed).
+fn random_mac() -> Result<netlink::Mac> {
+    let mut bytes = [0u8; 6];
+    sys("getrandom", "6 bytes (bridge MAC)", || {
+        // SAFETY: fills our 6-byte buffer.
+        Errno::result(unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), 6, 0) }).map(drop)
+    })?;
+    bytes[0] = (bytes[0] & 0xfe) | 0x02;
+    Ok(netlink::Mac(bytes))
+}
+
 fn privilege_hint(e: Error) -> Error {
     e.with_hint_for(|errno| {
         (errno == Errno::EPERM).then(|| {
@@ -267,8 +279,9 @@ fn wire_with(
             None => {
                 // A missing bridge is made here, so that the first container
                 // of a network needs no separate setup step.
+                let bridge_mac = random_mac()?;
                 let made = host.request("RTM_NEWLINK", &format!("{name} type bridge"), |seq| {
-                    netlink::new_bridge(seq, name, o.mtu)
+                    netlink::new_bridge(seq, name, o.mtu, Some(bridge_mac))
                 });
                 match made {
                     // Another vethctl made it between the lookup and here
