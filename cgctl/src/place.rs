@@ -444,8 +444,12 @@ impl Group {
     /// Removes the group from every hierarchy (it must be empty).
     pub fn remove(&self) -> Result<()> {
         for p in self.dirs.iter().rev() {
+            // Already gone (someone removed it under us): what rm wants.
             sys("rmdir", p.dir.display(), || {
-                std::fs::remove_dir(&p.dir).map_err(io_errno)
+                match std::fs::remove_dir(&p.dir).map_err(io_errno) {
+                    Err(Errno::ENOENT) => Ok(()),
+                    other => other,
+                }
             })
             .map_err(|e| {
                 e.with_hint_for(|errno| {

@@ -2,11 +2,14 @@
 //! tool PROG deliver SIGKILL just before its Nth kernel step (the Nth call
 //! of [`crate::sys`], counted per process: a forked helper or supervisor
 //! goes on counting from where its parent was at the fork). WHO is `self`
-//! (the default: the process about to take the step dies) or `parent` (its
+//! (the default: the process about to take the step dies), `parent` (its
 //! parent dies, and the process goes on; nothing happens when the parent is
-//! init or outside the process's PID namespace). Before the signal, one line goes
-//! to stderr, `PROG[PID] fault: SIGKILL to self before step N (OP)`, so a
-//! test knows the fault fired.
+//! init or outside the process's PID namespace), or `stop` (the process
+//! stops itself with SIGSTOP, so that a test can change the world under it
+//! at that point and then send SIGCONT; an init of a PID namespace cannot
+//! stop itself and goes on). Before the signal, one line goes to stderr,
+//! `PROG[PID] fault: SIGKILL to self before step N (OP)` (or `SIGSTOP`), so
+//! a test knows the fault fired and which process it was.
 //!
 //! Why it exists: "nothing is left half-done" must hold when a tool is
 //! killed at any point of the setup, and only a hook at each step reaches
@@ -40,7 +43,7 @@ pub fn init(prog: &str) {
     }
 }
 
-/// `PROG:N[:self|parent]` for `prog`: (N, whom); None for another tool.
+/// `PROG:N[:self|parent|stop]` for `prog`: (N, whom); None for another tool.
 fn parse(value: &str, prog: &str) -> Option<(u32, u32)> {
     let mut parts = value.split(':');
     if parts.next()? != prog {
@@ -50,6 +53,7 @@ fn parse(value: &str, prog: &str) -> Option<(u32, u32)> {
     let who = match parts.next() {
         None | Some("self") => 0,
         Some("parent") => 1,
+        Some("stop") => 2,
         Some(_) => return None,
     };
     parts.next().is_none().then_some((at, who))
@@ -65,7 +69,13 @@ pub fn before_step(op: &str) {
     if n != at {
         return;
     }
-    let to_parent = WHO.load(Ordering::Relaxed) == 1;
+    let who = WHO.load(Ordering::Relaxed);
+    let to_parent = who == 1;
+    let signal = if who == 2 {
+        libc::SIGSTOP
+    } else {
+        libc::SIGKILL
+    };
     // Raw syscalls and a stack buffer only: this may run in a raw clone3
     // child, whose C library state is the parent's (chain/src/supervise.rs).
     // SAFETY: getpid/getppid/kill/write with our own values.
@@ -86,13 +96,17 @@ pub fn before_step(op: &str) {
         };
         let _ = writeln!(
             line,
-            "{}[{}] fault: SIGKILL to {} before step {n} ({op})",
+            "{}[{}] fault: {} to {} before step {n} ({op})",
             crate::trace::prog(),
             libc::getpid(),
+            if who == 2 { "SIGSTOP" } else { "SIGKILL" },
             if to_parent { "parent" } else { "self" }
         );
         libc::write(2, line.buf.as_ptr().cast(), line.len);
-        libc::kill(target, libc::SIGKILL);
+        libc::kill(target, signal);
+        if who == 2 {
+            return;
+        }
         // Still here: the target is this process and it is the init of a
         // PID namespace, which its own SIGKILL does not reach. It ends the
         // way SIGKILL would end it (no cleanup), with status 137.
@@ -126,6 +140,7 @@ mod tests {
         assert_eq!(parse("pivot:3", "pivot"), Some((3, 0)));
         assert_eq!(parse("pivot:3:self", "pivot"), Some((3, 0)));
         assert_eq!(parse("cgctl:12:parent", "cgctl"), Some((12, 1)));
+        assert_eq!(parse("vethctl:7:stop", "vethctl"), Some((7, 2)));
         assert_eq!(parse("pivot:3", "cgctl"), None);
         for bad in [
             "pivot",

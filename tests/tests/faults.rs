@@ -373,3 +373,152 @@ fn a_helper_that_hangs_ends_the_chain_in_time_and_leaves_nothing() {
 fn path_of(tool: &str) -> String {
     path(bin(tool))
 }
+
+/// Runs `cmd` with `CHAIN_FAULT=fault` (a `stop` fault); when the tool has
+/// stopped itself, calls `disturb`, then lets it go on. A process forked
+/// after the count began (a supervisor and its child) may stop at the same
+/// step too: each is let go in turn. Returns whether the fault fired, and
+/// the run's output without the faults' own lines.
+fn run_disturbed(
+    mut cmd: std::process::Command,
+    fault: &str,
+    disturb: impl FnOnce(),
+) -> (bool, Out) {
+    use std::io::BufRead;
+    use std::os::unix::process::CommandExt;
+    // Its own process group, continued as a whole, as a shell's `fg` does:
+    // a supervisor mirrors its child's stop (so that job control sees the
+    // container stop) and goes on when the group does.
+    let mut child = cmd
+        .process_group(0)
+        .env("CHAIN_FAULT", fault)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let group = child.id() as i32;
+    let _guard = KillOnDrop(group);
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut disturb = Some(disturb);
+    let mut rest = String::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        let stopped = line
+            .contains(" fault: SIGSTOP to self ")
+            .then(|| {
+                line.split('[')
+                    .nth(1)?
+                    .split(']')
+                    .next()?
+                    .parse::<i32>()
+                    .ok()
+            })
+            .flatten();
+        let Some(pid) = stopped else {
+            rest.push_str(&line);
+            rest.push('\n');
+            continue;
+        };
+        let is_stopped = || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit_once(')')
+                    .is_some_and(|(_, r)| r.trim_start().starts_with('T'))
+            })
+        };
+        // An init of a PID namespace cannot stop itself: it just goes on.
+        if wait_until(Duration::from_secs(2), is_stopped) {
+            if let Some(disturb) = disturb.take() {
+                disturb();
+            }
+            // SAFETY: kill(2) of the process group of the run this test
+            // started.
+            unsafe { libc::kill(-group, libc::SIGCONT) };
+        }
+    }
+    let fired = disturb.is_none();
+    let mut out = finish(child);
+    out.stderr = rest;
+    (fired, out)
+}
+
+#[test]
+fn a_group_removed_under_a_paused_cgctl_is_a_clear_error_and_nothing_is_left() {
+    let mark = format!("rmcg-{}", std::process::id());
+    let before = cgroups_below();
+    let mut fired = 0;
+    for n in 1..MAX_STEPS {
+        let mut cmd = tool(
+            As::Root,
+            "cgctl",
+            &["--mem", "64M", "--pids", "16", "--", "/bin/true"],
+        );
+        cmd.env(MARK_VAR, &mark);
+        let (stopped, out) = run_disturbed(cmd, &format!("cgctl:{n}:stop"), || {
+            // What the paused cgctl made so far goes away under it.
+            for dir in cgroups_below().difference(&before) {
+                let _ = std::fs::remove_dir(dir);
+            }
+        });
+        assert!(!out.stderr.contains("panicked"), "step {n}: {out:?}");
+        if !stopped {
+            assert_eq!(out.status, 0, "{out:?}");
+            break;
+        }
+        fired += 1;
+        assert!(
+            out.status == 0 || (out.status == 125 && out.stderr.lines().count() == 1),
+            "step {n}: {out:?}"
+        );
+        assert!(
+            wait_until(SETTLE, || marked_processes(&mark).is_empty()
+                && cgroups_below().is_subset(&before)),
+            "step {n}: left {:?} {:?}",
+            marked_processes(&mark),
+            cgroups_below().difference(&before).collect::<Vec<_>>()
+        );
+    }
+    assert!(fired > 5, "only {fired} pauses");
+    eprintln!("cgctl: paused and its group removed at {fired} steps");
+}
+
+#[test]
+fn a_netns_deleted_under_a_paused_vethctl_is_a_clear_error_and_nothing_is_left() {
+    let net = HostNetns::new("dn-host");
+    let target = format!("dn-ct-{}", std::process::id());
+    let vethctl = path_of("vethctl");
+    let mut fired = 0;
+    for n in 1..MAX_STEPS {
+        run(&mut net.cmd(&["ip", "netns", "add", &target])).ok();
+        let cmd = net.cmd(&[
+            &vethctl,
+            "--netns",
+            &target,
+            "--addr",
+            "10.76.0.2/24",
+            "--host-addr",
+            "10.76.0.1/24",
+        ]);
+        let (stopped, out) = run_disturbed(cmd, &format!("vethctl:{n}:stop"), || {
+            run(&mut command(As::Root, "ip", &["netns", "del", &target])).ok();
+        });
+        assert!(!out.stderr.contains("panicked"), "step {n}: {out:?}");
+        let _ = run(&mut command(As::Root, "ip", &["netns", "del", &target]));
+        if !stopped {
+            assert_eq!(out.status, 0, "{out:?}");
+            break;
+        }
+        fired += 1;
+        assert!(
+            out.status == 0 || (out.status == 125 && out.stderr.lines().count() == 1),
+            "step {n}: {out:?}"
+        );
+        // The namespace is gone for good now, and its pair with it.
+        assert!(
+            wait_until(SETTLE, || net.links().is_empty()),
+            "step {n}: left {:?} ({out:?})",
+            net.links()
+        );
+    }
+    assert!(fired > 5, "only {fired} pauses");
+    eprintln!("vethctl: paused and its netns deleted at {fired} steps");
+}
