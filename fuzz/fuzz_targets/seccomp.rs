@@ -46,7 +46,7 @@ use action::Action;
 use bpf::*;
 use filter::{Filter, NewerThan, Part};
 use interp::Call;
-use profile::{Context, Op, Profile};
+use profile::{Context, Profile};
 
 /// FNV-1a: a stable hash to derive choices from the input.
 fn fnv(bytes: &[u8]) -> u64 {
@@ -82,20 +82,6 @@ fn structure(prog: &[Insn]) -> Result<(), String> {
         return Err(format!("ends with {last:?}"));
     }
     Ok(())
-}
-
-/// Each 32-bit half of `v` at, below and above itself, and the extremes
-/// (compile.rs's tests use the same values).
-fn boundary_values(v: u64) -> Vec<u64> {
-    let halves = |x: u32| [x.wrapping_sub(1), x, x.wrapping_add(1), 0, u32::MAX];
-    let (hi, lo) = ((v >> 32) as u32, v as u32);
-    let mut out = Vec::with_capacity(25);
-    for h in halves(hi) {
-        for l in halves(lo) {
-            out.push((u64::from(h) << 32) | u64::from(l));
-        }
-    }
-    out
 }
 
 fn agrees(filter: &Filter, prog: &[Insn], seed: u64) {
@@ -145,29 +131,9 @@ fn agrees(filter: &Filter, prog: &[Insn], seed: u64) {
             check(audit, nr, [u64::MAX; 6]);
         }
     }
-    // Every comparison at its boundaries.
-    for (audit, nr, body) in filter.listed() {
-        for rule in &body.rules {
-            for arg in &rule.args {
-                let mut values = boundary_values(arg.value);
-                values.extend(boundary_values(arg.value_two));
-                for v in values {
-                    let mut args = [0u64; 6];
-                    args[usize::from(arg.index)] = v;
-                    check(audit, nr, args);
-                    for other in &rule.args {
-                        if other.index != arg.index {
-                            args[usize::from(other.index)] = if other.op == Op::MaskedEq {
-                                other.value_two
-                            } else {
-                                other.value
-                            };
-                        }
-                    }
-                    check(audit, nr, args);
-                }
-            }
-        }
+    // Every comparison at its boundaries (the cases compile.rs's tests use).
+    for (audit, nr, args) in compile::argument_cases(filter) {
+        check(audit, nr, args);
     }
     // A few calls from the input: numbers and arguments from its hash
     // (small numbers half the time, where the tables are).

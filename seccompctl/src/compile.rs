@@ -379,19 +379,17 @@ fn emit_arg(asm: &mut Asm, arg: &Arg, pass: Label, fail: Label) -> Label {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::filter::NewerThan;
-    use crate::interp::{Call, run};
-    use crate::profile::{Arch, Condition, Entry, Profile};
-
-    /// Interesting values for one 64-bit comparison: each half at, just
-    /// below and just above the compared value, and the extremes.
+/// The calls that probe every argument comparison of `filter` at its
+/// edges: each listed rule's compared argument at each boundary value
+/// (each 32-bit half at, below and above the compared value, and the
+/// extremes), alone and with the rule's other comparisons met. For the
+/// tests and the fuzz target that compare the program with the rule set.
+#[cfg(any(test, fuzzing))]
+pub fn argument_cases(filter: &Filter) -> Vec<(u32, u32, [u64; 6])> {
     fn boundary_values(v: u64) -> Vec<u64> {
         let halves = |x: u32| [x.wrapping_sub(1), x, x.wrapping_add(1), 0, u32::MAX];
         let (hi, lo) = ((v >> 32) as u32, v as u32);
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(25);
         for h in halves(hi) {
             for l in halves(lo) {
                 out.push((u64::from(h) << 32) | u64::from(l));
@@ -399,6 +397,40 @@ mod tests {
         }
         out
     }
+    let mut cases = Vec::new();
+    for (audit, nr, body) in filter.listed() {
+        for rule in &body.rules {
+            for arg in &rule.args {
+                let mut values = boundary_values(arg.value);
+                values.extend(boundary_values(arg.value_two));
+                for v in values {
+                    let mut args = [0u64; 6];
+                    args[usize::from(arg.index)] = v;
+                    cases.push((audit, nr, args));
+                    // With the other comparisons of the rule met.
+                    for other in &rule.args {
+                        if other.index != arg.index {
+                            args[usize::from(other.index)] = if other.op == Op::MaskedEq {
+                                other.value_two
+                            } else {
+                                other.value
+                            };
+                        }
+                    }
+                    cases.push((audit, nr, args));
+                }
+            }
+        }
+    }
+    cases
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::NewerThan;
+    use crate::interp::{Call, run};
+    use crate::profile::{Arch, Condition, Entry, Profile};
 
     /// Runs the compiled program and the model on every listed call, every
     /// boundary value of every comparison, and a sweep of numbers on every
@@ -440,29 +472,8 @@ mod tests {
                 check(audit, nr, [u64::MAX; 6]);
             }
         }
-        for (audit, nr, body) in filter.listed() {
-            for rule in &body.rules {
-                for arg in &rule.args {
-                    let mut values = boundary_values(arg.value);
-                    values.extend(boundary_values(arg.value_two));
-                    for v in values {
-                        let mut args = [0u64; 6];
-                        args[usize::from(arg.index)] = v;
-                        check(audit, nr, args);
-                        // With the other comparisons of the rule met.
-                        for other in &rule.args {
-                            if other.index != arg.index {
-                                args[usize::from(other.index)] = if other.op == Op::MaskedEq {
-                                    other.value_two
-                                } else {
-                                    other.value
-                                };
-                            }
-                        }
-                        check(audit, nr, args);
-                    }
-                }
-            }
+        for (audit, nr, args) in argument_cases(filter) {
+            check(audit, nr, args);
         }
     }
 
