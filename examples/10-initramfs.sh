@@ -20,7 +20,7 @@
 #
 # Run as root: bash examples/10-initramfs.sh [--keep FILE] (first run:
 # installs qemu-system-x86, busybox-static and cpio where missing and
-# downloads the kernel package; then about 10-20 s under software
+# downloads the kernel package; then about 7-10 s under software
 # emulation). --keep FILE also saves the initramfs. The temporary directory
 # goes at the end; qemu is killed if it still runs.
 set -euo pipefail
@@ -45,15 +45,7 @@ VM_CACHE=${CHAIN_VM_CACHE:-/var/cache/chain-vm}
 VM_TIMEOUT=${CHAIN_VM_TIMEOUT:-300}
 # The same (empty) module list as tests/vm/run.sh: the cache is shared.
 MODULES=()
-TMP=$(mktemp -d /tmp/chain-example10.XXXXXX)
-chmod 755 "$TMP"   # apt's downloads run as user _apt
-cleanup() {
-  vm_cleanup
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+vm_begin chain-example10
 
 vm_install_packages
 fetch_kernel

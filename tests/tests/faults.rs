@@ -2,7 +2,9 @@
 //! with SIGKILL just before each of its kernel steps in turn (CHAIN_FAULT,
 //! chain/src/fault.rs), the tool itself or its parent, and after every run
 //! nothing the run made may be left: no process, no mount in the test's
-//! mount namespace, no persisted namespace file, no cgroup, no veth.
+//! mount namespace, no persisted namespace file, no cgroup, no veth. Also:
+//! a tool paused at each step while its group or target namespace is
+//! removed under it, and a helper that never answers.
 //!
 //! The network part runs in a throwaway "host" network namespace; cgroups
 //! are made below the test's own cgroup; the rootless form runs as the test
@@ -251,6 +253,23 @@ fn kill_at_every_step(form: &Form, net: Option<&HostNetns>) -> u32 {
     fired
 }
 
+/// The end both chain forms share: `unshare-rs FLAGS -- pivot ROOTFS --
+/// seccompctl --default -- /bin/true`.
+fn container(unshare_flags: &str) -> Vec<String> {
+    vec![
+        path(bin("unshare-rs")),
+        unshare_flags.into(),
+        "--".into(),
+        path(bin("pivot")),
+        path(rootfs()),
+        "--".into(),
+        path(bin("seccompctl")),
+        "--default".into(),
+        "--".into(),
+        "/bin/true".into(),
+    ]
+}
+
 fn path(p: PathBuf) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -258,7 +277,6 @@ fn path(p: PathBuf) -> String {
 #[test]
 fn root_chain_with_cgctl_vethctl_and_seccompctl_leaves_nothing_at_any_kill() {
     let net = HostNetns::new("ft-host");
-    let root = path(rootfs());
     let argv = [
         path(bin("cgctl")),
         "--mem".into(),
@@ -272,22 +290,15 @@ fn root_chain_with_cgctl_vethctl_and_seccompctl_leaves_nothing_at_any_kill() {
         "--gateway".into(),
         "10.77.0.1".into(),
         "--".into(),
-        path(bin("unshare-rs")),
-        "-fpnumi".into(),
-        "--".into(),
-        path(bin("pivot")),
-        root,
-        "--".into(),
-        path(bin("seccompctl")),
-        "--default".into(),
-        "--".into(),
-        "/bin/true".into(),
-    ];
+    ]
+    .into_iter()
+    .chain(container("-fpnumi"))
+    .collect::<Vec<String>>();
     let form = Form {
         name: "root",
         who: As::Root,
         tools: &["cgctl", "vethctl", "unshare-rs", "pivot", "seccompctl"],
-        argv: argv.to_vec(),
+        argv,
     };
     let fired = kill_at_every_step(&form, Some(&net));
     eprintln!("root chain: {fired} faults injected, nothing left after any");
@@ -296,27 +307,15 @@ fn root_chain_with_cgctl_vethctl_and_seccompctl_leaves_nothing_at_any_kill() {
 #[test]
 fn rootless_chain_with_mapids_leaves_nothing_at_any_kill() {
     test_user();
-    let root = path(rootfs());
-    let argv = [
-        path(bin("mapids")),
-        "--auto".into(),
-        "--".into(),
-        path(bin("unshare-rs")),
-        "-Ufpnmui".into(),
-        "--".into(),
-        path(bin("pivot")),
-        root,
-        "--".into(),
-        path(bin("seccompctl")),
-        "--default".into(),
-        "--".into(),
-        "/bin/true".into(),
-    ];
+    let argv = [path(bin("mapids")), "--auto".into(), "--".into()]
+        .into_iter()
+        .chain(container("-Ufpnmui"))
+        .collect::<Vec<String>>();
     let form = Form {
         name: "rootless",
         who: As::User,
         tools: &["mapids", "unshare-rs", "pivot", "seccompctl"],
-        argv: argv.to_vec(),
+        argv,
     };
     let fired = kill_at_every_step(&form, None);
     eprintln!("rootless chain: {fired} faults injected, nothing left after any");

@@ -3,12 +3,11 @@
 # See tests/vm/README.md for the facts behind each step.
 #
 # The caller sets, before calling anything here:
-#   TMP        a temporary directory of its own (readable by user _apt)
 #   VM_CACHE   the kernel cache directory
 #   MODULES    kernel modules the guest needs (array; may be empty)
 #   VM_TIMEOUT seconds before qemu is killed
-# and defines note MSG and die MSG (die exits). It calls vm_cleanup from its
-# EXIT trap. Sets: KDIR (the cached kernel), QEMU_RC (after vm_boot).
+# defines note MSG and die MSG (die exits), and calls vm_begin PREFIX first.
+# Sets: TMP (vm_begin), KDIR (the cached kernel), QEMU_RC (after vm_boot).
 
 QEMU_PID=
 CACHE_NEW=   # a cache entry being built, renamed into place when complete
@@ -272,8 +271,18 @@ vm_clean_console() { # IN OUT
   sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[()][A-Z0-9]//g' -e 's/\x1bc//g' -e 's/\r$//' "$1" >"$2"
 }
 
-# For the caller's EXIT trap: no qemu left running, no half-built cache
-# entry left behind (the caller removes TMP).
+# TMP, a temporary directory /tmp/PREFIX.XXXXXX, and the traps that leave
+# nothing behind on any exit: no qemu running, no half-built cache entry,
+# no TMP.
+vm_begin() { # PREFIX
+  TMP=$(mktemp -d "/tmp/$1.XXXXXX")
+  # apt's downloads run as user _apt: it must reach the lists and the .deb.
+  chmod 755 "$TMP"
+  trap vm_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
 vm_cleanup() {
   if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then
     kill -KILL "$QEMU_PID" 2>/dev/null || true
@@ -282,4 +291,5 @@ vm_cleanup() {
   QEMU_PID=
   if [[ -n $CACHE_NEW ]]; then rm -rf "$CACHE_NEW"; fi
   CACHE_NEW=
+  if [[ -n ${TMP:-} ]]; then rm -rf "$TMP"; fi
 }

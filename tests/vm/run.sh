@@ -53,17 +53,8 @@ done
 
 [[ $(id -u) = 0 ]] || die "run as root: it installs packages and writes $VM_CACHE"
 
-TMP=$(mktemp -d /tmp/chain-vm.XXXXXX)
-# apt's downloads run as user _apt: it must reach the lists and the .deb.
-chmod 755 "$TMP"
 # On every exit: no qemu left running, no temporary file left behind.
-cleanup() {
-  vm_cleanup
-  rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+vm_begin chain-vm
 
 ## 1. Packages ##############################################################
 
