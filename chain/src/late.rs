@@ -150,6 +150,7 @@ fn collect(entry: &Entry) -> Result<()> {
     {
         // No answer will come (none in time, or a bad fd): the helper
         // goes (the pidfd names it exactly).
+        // Its result does not matter: a helper already gone is as good.
         // SAFETY: pidfd_send_signal on our pidfd, no siginfo.
         unsafe {
             libc::syscall(
