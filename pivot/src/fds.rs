@@ -28,8 +28,7 @@ pub fn directories() -> Result<Vec<Inherited>> {
     // Numbers first, then the checks: the listing's own fd is one of them
     // only while it is open (and it is close-on-exec, so it is skipped).
     let entries = sys("open", "/proc/self/fd", || {
-        std::fs::read_dir("/proc/self/fd")
-            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+        std::fs::read_dir("/proc/self/fd").map_err(chain::file::errno_of)
     })?;
     let numbers: Vec<RawFd> = entries
         .flatten()
