@@ -444,7 +444,7 @@ pub fn take_waiting_helpers() -> Result<Vec<Helper>> {
         });
         match checked {
             Ok(st) if SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFSOCK => {
-                let wake = match wake.map(|efd| take_eventfd(efd)).transpose() {
+                let wake = match wake.map(take_eventfd).transpose() {
                     Ok(w) => w,
                     Err(e) => {
                         std::mem::forget(sock);

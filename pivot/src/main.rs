@@ -112,9 +112,10 @@ fn run(opts: Options) -> Result<Infallible> {
     // in the host's initial one that is the whole system.
     hostcheck::refuse_initial_mount_ns()?;
 
-    // A directory the caller left open leads out of any root: found now,
-    // before anything is changed, so that one on fd 0-2 changes nothing.
-    let inherited_dirs = fds::directories()?;
+    // A directory, namespace or pidfd the caller left open leads out of any
+    // root: found now, before anything is changed, so that one on fd 0-2
+    // changes nothing.
+    let leading_out = fds::leading_out()?;
 
     // The chain steps after the pivot come from the host (the image need
     // not have them), as sealed copies: found now, while the host's PATH
@@ -183,7 +184,7 @@ fn run(opts: Options) -> Result<Infallible> {
     }
     // Closed before the pivot: neither --wd nor the program's lookup (through
     // a symlink of the image to /proc/self/fd/N) nor the program may use one.
-    fds::close(inherited_dirs)?;
+    fds::close(leading_out)?;
 
     if opts.no_pivot {
         move_root(&root)?;

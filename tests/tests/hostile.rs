@@ -1,8 +1,8 @@
 //! Hostile images and a hostile environment (issue 13): a rootfs whose
 //! mount targets are symlinks out of it, fifos, sockets or device nodes,
 //! paths with `..`, very long names and newlines, an image on a read-only
-//! or nosuid file system; and a caller with leaked directory fds, odd
-//! signal state, low limits or closed standard fds.
+//! or nosuid file system; and a caller with leaked directory, namespace
+//! and pidfd fds, odd signal state, low limits or closed standard fds.
 //!
 //! Every run either works and changes nothing outside the rootfs, or fails
 //! with 125 and one line naming the offending path; the host's mount table,
@@ -825,6 +825,83 @@ fn inherited_directory_fds_never_reach_the_workload() {
     s.unchanged(&before, "inherited fds");
 }
 
+/// A pidfd of this test process, at a number far above the ones it is
+/// passed as (see [`open`]).
+fn own_pidfd() -> std::os::fd::OwnedFd {
+    // SAFETY: pidfd_open of our own pid; the fd is owned by the File below.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, std::process::id(), 0) };
+    assert!(raw >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd nobody else owns.
+    let pidfd: std::os::fd::OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(raw as i32) };
+    // SAFETY: F_DUPFD_CLOEXEC of an open fd; the new fd is owned below.
+    let fd = unsafe { libc::fcntl(pidfd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
+    assert!(
+        fd >= 100,
+        "F_DUPFD_CLOEXEC: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a fresh fd nobody else owns.
+    unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
+}
+
+#[test]
+fn inherited_namespace_fds_and_pidfds_never_reach_the_workload() {
+    // setns(2) on either would take the program back into the host's
+    // namespaces, past every mount pivot made; a pidfd also signals.
+    let s = Scene::new("hostile-nsfds");
+    let root = rootfs();
+    let host_mnt = open(Path::new("/proc/self/ns/mnt"));
+    let host_net = open(Path::new("/proc/self/ns/net"));
+    let pidfd = own_pidfd();
+    let plain = open(&s.secret);
+    let pass = [
+        (host_mnt.as_raw_fd(), 5),
+        (plain.as_raw_fd(), 7),
+        (pidfd.as_raw_fd(), 8),
+        (host_net.as_raw_fd(), 9),
+    ];
+    let before = s.host();
+    for form in FORMS {
+        let out = run_limited(&mut chain_as(form, &root, &[], &["/probe"], &pass)).ok();
+        let inside = out.json();
+        assert_eq!(
+            fd_numbers(&inside),
+            ["0", "1", "2", "7"],
+            "{form:?}: {inside}"
+        );
+        assert!(
+            fds(&inside)[3].1.ends_with("/host/secret"),
+            "{form:?}: {inside}"
+        );
+    }
+    // -v names each, with what it is.
+    let out = run_limited(&mut chain_as(
+        Form::Root,
+        &root,
+        &["-v"],
+        &["/bin/true"],
+        &pass,
+    ))
+    .ok();
+    for line in [
+        "inherited fd 5 is the namespace mnt:[",
+        "inherited fd 8 is the pidfd anon_inode:[pidfd]: closed",
+        "inherited fd 9 is the namespace net:[",
+    ] {
+        assert!(out.stderr.contains(line), "{line}: {}", out.stderr);
+    }
+    // On stdin it is refused, as a directory is.
+    let out = run_limited(&mut chain_as(
+        Form::Root,
+        &root,
+        &[],
+        &["/bin/true"],
+        &[(host_mnt.as_raw_fd(), 0)],
+    ));
+    assert_refused(&out, "fd 0 (stdin) is the namespace mnt:[");
+    s.unchanged(&before, "namespace fds and pidfds");
+}
+
 #[test]
 fn verbose_names_every_inherited_directory_it_closes() {
     let root = rootfs();
@@ -841,7 +918,7 @@ fn verbose_names_every_inherited_directory_it_closes() {
     let bin = root.join("bin");
     assert!(
         out.stderr.contains(&format!(
-            "inherited fd 9 is the directory {} outside the new root",
+            "inherited fd 9 is the directory {}: closed, the program could leave the new root through it",
             bin.display()
         )),
         "{}",
