@@ -1220,25 +1220,10 @@ try:
     s.close()
 except OSError: pass";
 
-/// ARGV as the test user in the host namespace of LAB, where /dev/net/tun
-/// can be opened by everyone, as on the distributions that ship it 0666:
-/// this machine's is 0600, so a private mount namespace gets its own tmpfs
-/// on /dev/net with a fresh node (the machine's /dev is not touched).
+/// ARGV as the test user in the host namespace of LAB, with a
+/// /dev/net/tun pasta may open.
 fn rootless_with_tun(lab: &Lab, argv: &[&str]) -> Command {
-    let script = "mount -t tmpfs -o mode=755 vt-tun /dev/net && mknod -m 666 /dev/net/tun c 10 200 \
-                  && exec nsenter --net=/run/netns/\"$0\" -S 4242 -G 4242 -- \"$@\"";
-    let mut args = vec![
-        "-m",
-        "--propagation",
-        "private",
-        "--",
-        "sh",
-        "-c",
-        script,
-        &lab.host,
-    ];
-    args.extend_from_slice(argv);
-    command(As::Root, "unshare", &args)
+    e2e::host::as_user_with_tun(&lab.host, &[], argv)
 }
 
 /// The test user's pasta daemons and vethctl watchers, by pid.
