@@ -42,10 +42,10 @@ fn work(net: &str) -> String {
 }
 
 /// The rootless containers' network check: a TCP exchange with the outside
-/// namespace, through pasta. Not a ping: this pasta (passt 2023-03) binds
-/// its ICMP socket to the container's echo id, and every container's
-/// busybox ping has the same pid, so concurrent pings collide (seen: three
-/// at once, two lose 9 of 10 replies). And the client ends when it has
+/// namespace, through pasta. Not a ping: through this pasta (passt
+/// 2023-03) concurrent pings collide (seen: three at once, two lose 9 of
+/// 10 replies; every container's busybox ping has the same pid, so likely
+/// the same echo id). And the client ends when it has
 /// read the answer (nc -e runs the shell on the socket), not when the
 /// server closes: this pasta does not pass the server's close on to the
 /// container (seen: busybox nc, which exits at once on a direct pair,
