@@ -1203,6 +1203,96 @@ fn closed_standard_fds_are_never_filled_with_the_chains_own() {
     }
 }
 
+/// `cmd` (program, arguments, identity) with a full /tmp: a 16 KiB tmpfs
+/// filled up, in a private mount namespace (the host's /tmp is not
+/// touched). Exits 77 if /tmp still takes a byte.
+fn with_full_tmp(cmd: &Command, who: As) -> Command {
+    let script = "mount -t tmpfs -o size=16k hostile-full /tmp || exit 76; \
+                  dd if=/dev/zero of=/tmp/fill bs=1k 2>/dev/null; \
+                  if echo x > /tmp/more; then exit 77; fi 2>/dev/null; exec \"$@\"";
+    let mut args: Vec<String> = [
+        "-m",
+        "--propagation",
+        "private",
+        "--",
+        "sh",
+        "-c",
+        script,
+        "sh",
+    ]
+    .map(String::from)
+    .to_vec();
+    if who == As::User {
+        let (uid, gid) = (TEST_UID.to_string(), TEST_GID.to_string());
+        args.extend(
+            [
+                "setpriv",
+                "--reuid",
+                &uid,
+                "--regid",
+                &gid,
+                "--clear-groups",
+                "--",
+            ]
+            .map(String::from),
+        );
+    }
+    args.push(cmd.get_program().to_string_lossy().into_owned());
+    args.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    command(As::Root, "unshare", &args)
+}
+
+#[test]
+fn a_full_tmp_changes_nothing() {
+    // No tool writes a temporary file: every form works with /tmp full, and
+    // the container's own /tmp (--tmpfs) is its own.
+    let root = rootfs();
+    let work = ["/bin/sh", "-c", "echo ok > /tmp/x && cat /tmp/x"];
+    for form in FORMS {
+        let who = if form == Form::Rootless {
+            As::User
+        } else {
+            As::Root
+        };
+        let cmd = chain_as(form, &root, &["--tmpfs", "/tmp"], &work, &[]);
+        let out = run_limited(&mut with_full_tmp(&cmd, who));
+        assert_eq!(
+            (out.status, out.stdout.as_str()),
+            (0, "ok\n"),
+            "{form:?}: {out:?}"
+        );
+    }
+    // The whole root chain, cgctl and vethctl too, in a throwaway host
+    // namespace.
+    let net = e2e::host::HostNetns::new("hostile-tmp");
+    let root = root.to_string_lossy().into_owned();
+    let (cgctl, vethctl, unshare) = (path_of("cgctl"), path_of("vethctl"), path_of("unshare-rs"));
+    let (pivot, seccompctl) = (path_of("pivot"), path_of("seccompctl"));
+    let netns = format!("--net=/run/netns/{}", net.0);
+    #[rustfmt::skip]
+    let chain = command(As::Root, "nsenter", &[
+        &netns, "--",
+        &cgctl, "--mem", "64M", "--",
+        &vethctl, "--addr", "10.86.0.2/24", "--host-addr", "10.86.0.1/24", "--",
+        &unshare, "-fpnumi", "--",
+        &pivot, &root, "--tmpfs", "/tmp", "--",
+        &seccompctl, "--default", "--",
+        "/bin/sh", "-c", "echo ok > /tmp/x && cat /tmp/x && ping -c 1 -W 5 10.86.0.1 > /dev/null && echo pinged",
+    ]);
+    let out = run_limited(&mut with_full_tmp(&chain, As::Root));
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (0, "ok\npinged\n"),
+        "{out:?}"
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || net.links().is_empty()),
+        "{:?}",
+        net.links()
+    );
+}
+
 #[test]
 fn rlimit_nproc_at_its_limit_fails_in_one_line() {
     test_user();
