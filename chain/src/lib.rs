@@ -18,6 +18,8 @@
 //! - [`note`]: the ELF note that marks a chain tool, and how another tool
 //!   looks for it before exec.
 //! - [`late`]: helper answers collected just before the workload's exec.
+//! - [`handed`]: the fds the chain's variables name (spared by steps that
+//!   close inherited fds).
 //! - [`cgroup`]: where the cgroup hierarchies are (v2, v1, hybrid) and where
 //!   a process is in each (cgctl, nsenter-rs --join-cgroup).
 
@@ -29,6 +31,7 @@ pub mod exec;
 pub mod exit;
 pub mod fault;
 pub mod file;
+pub mod handed;
 pub mod late;
 pub mod note;
 pub mod ns;

@@ -508,7 +508,7 @@ fn take_eventfd(fd: RawFd) -> Result<OwnedFd> {
 }
 
 /// Clears FD_CLOEXEC: the fd is for the next program of the chain.
-pub(crate) fn keep_across_exec(fd: RawFd, what: &str) -> Result<()> {
+pub fn keep_across_exec(fd: RawFd, what: &str) -> Result<()> {
     sys(
         "fcntl",
         format_args!("{fd} clear FD_CLOEXEC ({what})"),

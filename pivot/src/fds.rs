@@ -14,7 +14,8 @@
 //!   that process at once), and `pidfd_send_signal(2)` signals a host
 //!   process with the same uid without CAP_KILL.
 //!
-//! pivot closes them all before the pivot; on fd 0, 1 or 2 it refuses
+//! pivot closes them all before the pivot (but the chain's own, named in
+//! its variables: see `chain::handed`); on fd 0, 1 or 2 it refuses
 //! instead (closing one would hand the number to the next file opened).
 //! Other inherited fds (pipes, files, sockets) are the caller's business and
 //! pass, as everywhere in the chain (`--close-fds` keeps them away too).
@@ -91,8 +92,10 @@ pub fn leading_out() -> Result<Vec<Inherited>> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
+    // The chain's own (a late helper's pidfd above all) are not the caller's.
+    let chains_own = chain::handed::fds();
     let mut found = Vec::new();
-    for fd in numbers {
+    for fd in numbers.into_iter().filter(|fd| !chains_own.contains(fd)) {
         // SAFETY: F_GETFD only reads the flags of a number that may be closed.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
         if flags < 0 || flags & libc::FD_CLOEXEC != 0 {

@@ -219,6 +219,11 @@ fn run(opts: Options) -> Result<Infallible> {
                 .map(drop)
             },
         )?;
+        // The chain's own fds (a late helper's socket and pidfd) go on to
+        // the next step, which closes them before the workload runs.
+        for fd in chain::handed::fds() {
+            chain::outside::keep_across_exec(fd, "the chain's own fd")?;
+        }
     }
     if !carried.is_empty() {
         chain::carry::hand_down(carried)?;
