@@ -20,6 +20,8 @@
 //! - [`late`]: helper answers collected just before the workload's exec.
 //! - [`handed`]: the fds the chain's variables name (spared by steps that
 //!   close inherited fds).
+//! - [`inherited`]: inherited fds that lead out of a new root (directories,
+//!   namespaces, pidfds), closed by pivot and nsenter-rs.
 //! - [`cgroup`]: where the cgroup hierarchies are (v2, v1, hybrid) and where
 //!   a process is in each (cgctl, nsenter-rs --join-cgroup).
 
@@ -32,6 +34,7 @@ pub mod exit;
 pub mod fault;
 pub mod file;
 pub mod handed;
+pub mod inherited;
 pub mod late;
 pub mod note;
 pub mod ns;

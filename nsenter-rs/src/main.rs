@@ -196,6 +196,14 @@ fn run(opts: Options) -> Result<Infallible> {
     };
     let root = dir_fd(&opts.root, "root")?;
     let wd = dir_fd(&opts.wd, "cwd")?;
+    // Entering a container's root, a directory, namespace or pidfd the
+    // caller left open leads back out (runc exec's CVE-2024-21626): found
+    // now, before anything changes, so that one on fd 0-2 changes nothing.
+    let leading_out = if root.is_some() {
+        chain::inherited::leading_out()?
+    } else {
+        Vec::new()
+    };
     let environment = if opts.env {
         let pid = target.expect("parse demands -t for --env");
         Some(sys("read", format_args!("/proc/{pid}/environ"), || {
@@ -221,6 +229,9 @@ fn run(opts: Options) -> Result<Infallible> {
     setns_all(&joins, pidfd.as_ref())?;
     set_credentials(&opts, joins_user)?;
 
+    // Closed before the root changes: neither the program nor its lookup
+    // may use one.
+    chain::inherited::close(leading_out)?;
     // Root first, then the working directory inside it.
     if let Some(fd) = &root {
         sys("fchdir", "(new root)", || nix::unistd::fchdir(fd))?;

@@ -2,7 +2,6 @@
 //! /proc, /sys and /dev set up below it, then exec the rest of the argv.
 //! See README.md for the full description.
 
-mod fds;
 mod hostcheck;
 mod inroot;
 mod masks;
@@ -115,7 +114,7 @@ fn run(opts: Options) -> Result<Infallible> {
     // A directory, namespace or pidfd the caller left open leads out of any
     // root: found now, before anything is changed, so that one on fd 0-2
     // changes nothing.
-    let leading_out = fds::leading_out()?;
+    let leading_out = chain::inherited::leading_out()?;
 
     // The chain steps after the pivot come from the host (the image need
     // not have them), as sealed copies: found now, while the host's PATH
@@ -184,7 +183,7 @@ fn run(opts: Options) -> Result<Infallible> {
     }
     // Closed before the pivot: neither --wd nor the program's lookup (through
     // a symlink of the image to /proc/self/fd/N) nor the program may use one.
-    fds::close(leading_out)?;
+    chain::inherited::close(leading_out)?;
 
     if opts.no_pivot {
         move_root(&root)?;

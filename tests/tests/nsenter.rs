@@ -266,3 +266,71 @@ fn agrees_with_util_linux_nsenter() {
         assert_eq!(ns(&ours, kind), ns(&theirs, kind), "{kind}");
     }
 }
+
+/// `file` opened at a number far above the ones it is passed as.
+fn high_fd(file: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: F_DUPFD_CLOEXEC of an open fd; the new fd is owned below.
+    let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
+    assert!(fd >= 100, "{}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd nobody else owns.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
+}
+
+#[test]
+fn inherited_fds_that_lead_out_never_enter_the_container() {
+    // runc exec's CVE-2024-21626: a directory fd of the host, passed into
+    // the container, is a way out through /proc/self/fd/N; a namespace fd
+    // or a pidfd one through setns.
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let c = start_container(As::Root, &[], &["-fpnumi"]);
+    let p = c.pid.to_string();
+    let open = |path: &str| high_fd(std::fs::File::open(path).unwrap().into());
+    let (host_root, host_mnt, plain) =
+        (open("/"), open("/proc/self/ns/mnt"), open("/etc/hostname"));
+    // SAFETY: pidfd_open of our own pid; the fd is owned at once.
+    let pidfd = high_fd(unsafe {
+        std::os::fd::OwnedFd::from_raw_fd(
+            libc::syscall(libc::SYS_pidfd_open, std::process::id(), 0) as i32,
+        )
+    });
+    let pass = [
+        (host_root.as_raw_fd(), 5),
+        (host_mnt.as_raw_fd(), 6),
+        (plain.as_raw_fd(), 7),
+        (pidfd.as_raw_fd(), 8),
+    ];
+    let nsenter = bin("nsenter-rs");
+    let probe = |args: &[&str], pass: &[(i32, i32)]| {
+        run(&mut command_passing(As::Root, &nsenter, args, pass))
+    };
+    let out = probe(&["-v", "-t", &p, "-a", "--", "/probe"], &pass).ok();
+    let inside: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let mut fds: Vec<&String> = inside["fds"].as_object().unwrap().keys().collect();
+    fds.sort();
+    assert_eq!(fds, ["0", "1", "2", "7"], "{inside}");
+    for line in [
+        "inherited fd 5 is the directory /: closed",
+        "inherited fd 6 is the namespace mnt:[",
+        "inherited fd 8 is the pidfd",
+    ] {
+        assert!(out.stderr.contains(line), "{line}: {}", out.stderr);
+    }
+    // Joining only the network namespace changes no root: nothing is
+    // closed, the caller's fds are its own business there.
+    let out = probe(&["-t", &p, "-n", "--", "/bin/ls", "/proc/self/fd/"], &pass).ok();
+    let listed: Vec<&str> = out.stdout.split_whitespace().collect();
+    assert!(listed.contains(&"5") && listed.contains(&"8"), "{listed:?}");
+    // A directory on stdin is refused before anything is joined.
+    let out = probe(
+        &["-t", &p, "-a", "--", "/bin/true"],
+        &[(host_root.as_raw_fd(), 0)],
+    );
+    assert_eq!(out.status, 125, "{out:?}");
+    assert!(
+        out.stderr
+            .starts_with("nsenter-rs: fd 0 (stdin) is the directory /:")
+            && out.stderr.lines().count() == 1,
+        "{out:?}"
+    );
+}

@@ -1,10 +1,12 @@
-//! Inherited fds that lead out of the container. The caller may leave fds
-//! open (without close-on-exec); three kinds are ways out, whatever the
-//! caller meant:
+//! Inherited fds that lead out of a container, for the steps that give a
+//! process a new root: pivot (before the pivot) and nsenter-rs (before its
+//! chroot into a joined container). The caller may leave fds open (without
+//! close-on-exec); three kinds are ways out, whatever the caller meant:
 //!
 //! - A **directory**, even one that names a directory of the image: it was
 //!   opened on a mount outside the new root (the new root is pivot's own
-//!   bind), and `..` from it walks up the host's tree. Through
+//!   bind; nsenter-rs's caller is on the host), and `..` from it walks up
+//!   the host's tree. Through
 //!   `/proc/self/fd/N` it is a way out for the program (runc's
 //!   CVE-2024-21626), for a `--wd` and for a symlink of the image.
 //! - A **namespace** (`/proc/PID/ns/*`, nsfs): `setns(2)` on it moves the
@@ -14,14 +16,14 @@
 //!   that process at once), and `pidfd_send_signal(2)` signals a host
 //!   process with the same uid without CAP_KILL.
 //!
-//! pivot closes them all before the pivot (but the chain's own, named in
-//! its variables: see `chain::handed`); on fd 0, 1 or 2 it refuses
+//! Both close them all before the root changes (but the chain's own, named
+//! in its variables: see [`crate::handed`]); on fd 0, 1 or 2 they refuse
 //! instead (closing one would hand the number to the next file opened).
 //! Other inherited fds (pipes, files, sockets) are the caller's business and
-//! pass, as everywhere in the chain (`--close-fds` keeps them away too).
+//! pass, as everywhere in the chain (pivot's `--close-fds` keeps them away
+//! too).
 
-use chain::shown;
-use chain::{Error, Result, sys, trace};
+use crate::{Error, Result, shown, sys, trace};
 use nix::sys::stat::{SFlag, fstat};
 use std::os::fd::{BorrowedFd, RawFd};
 
@@ -86,14 +88,14 @@ pub fn leading_out() -> Result<Vec<Inherited>> {
     // Numbers first, then the checks: the listing's own fd is one of them
     // only while it is open (and it is close-on-exec, so it is skipped).
     let entries = sys("open", "/proc/self/fd", || {
-        std::fs::read_dir("/proc/self/fd").map_err(chain::file::errno_of)
+        std::fs::read_dir("/proc/self/fd").map_err(crate::file::errno_of)
     })?;
     let numbers: Vec<RawFd> = entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect();
     // The chain's own (a late helper's pidfd above all) are not the caller's.
-    let chains_own = chain::handed::fds();
+    let chains_own = crate::handed::fds();
     let mut found = Vec::new();
     for fd in numbers.into_iter().filter(|fd| !chains_own.contains(fd)) {
         // SAFETY: F_GETFD only reads the flags of a number that may be closed.
@@ -131,8 +133,9 @@ pub fn leading_out() -> Result<Vec<Inherited>> {
     Ok(found)
 }
 
-/// Closes them: after the mounts (`--bind /proc/self/fd/N` may name a
-/// directory), before the pivot, the `--wd` lookup and the program's lookup.
+/// Closes them. pivot: after the mounts (`--bind /proc/self/fd/N` may name
+/// a directory), before the pivot, the `--wd` lookup and the program's
+/// lookup. nsenter-rs: before its chroot.
 pub fn close(leading_out: Vec<Inherited>) -> Result<()> {
     for found in leading_out {
         trace::note(format_args!(
