@@ -417,7 +417,7 @@ fn verbose_says_which_proc_and_why_and_reports_fds_outside() {
     .ok();
     assert!(
         out.stderr
-            .contains("inherited fd 9 is the directory / outside the new root"),
+            .contains("inherited fd 9 is the directory /: closed, the program could leave the new root through it"),
         "{}",
         out.stderr
     );
