@@ -71,7 +71,7 @@ remove_test_user() {
 }
 trap remove_test_user EXIT
 status=0
-cargo test --release --workspace --locked 2>&1 | tee "$log" || status=$?
+cargo test --release --workspace --locked --no-fail-fast 2>&1 | tee "$log" || status=$?
 # What this machine cannot show (pure cgroup v2, pure v1): cgctl's checks in
 # a throw-away VM, one boot (tests/vm/README.md). It installs qemu and gets
 # a kernel itself, and fails, never skips, when it cannot run.
