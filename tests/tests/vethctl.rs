@@ -1020,6 +1020,48 @@ fn mtu_and_macs_apply_to_both_ends() {
     lab.finish();
 }
 
+/// `numtxqueues N numrxqueues N` of `ip -d link show dev NAME` in `ns`.
+fn queues(ns: &str, name: &str) -> (u32, u32) {
+    let out = run(&mut command(
+        As::Root,
+        "ip",
+        &["-n", ns, "-d", "link", "show", "dev", name],
+    ))
+    .ok();
+    let after = |key: &str| -> u32 {
+        let words: Vec<&str> = out.stdout.split_whitespace().collect();
+        let at = words.iter().position(|w| *w == key).expect(&out.stdout);
+        words[at + 1].parse().unwrap()
+    };
+    (after("numtxqueues"), after("numrxqueues"))
+}
+
+#[test]
+fn each_end_has_one_queue_unless_asked() {
+    // The kernel's default is one tx and one rx queue per possible CPU on
+    // each end, each with its sysfs entries: a pair costs more the more
+    // CPUs the host has. One queue is what a container's veth uses
+    // without XDP or GRO.
+    let mut lab = Lab::new("queues");
+    let (c1, c2) = (lab.netns("c1"), lab.netns("c2"));
+    lab.vethctl(&[
+        "--netns",
+        &c1,
+        "--host-name",
+        "vt-q1",
+        "--addr",
+        "10.0.9.2/24",
+    ])
+    .ok();
+    assert_eq!(queues(&lab.host, "vt-q1"), (1, 1));
+    assert_eq!(queues(&c1, "eth0"), (1, 1));
+    lab.vethctl(&["--netns", &c2, "--host-name", "vt-q2", "--queues", "3"])
+        .ok();
+    assert_eq!(queues(&lab.host, "vt-q2"), (3, 3));
+    assert_eq!(queues(&c2, "eth0"), (3, 3));
+    lab.finish();
+}
+
 #[test]
 fn routes_gateways_names_and_lo_on_the_container_end() {
     let mut lab = Lab::new("routes");

@@ -52,6 +52,9 @@ Container end:
       --no-lo             leave lo down (default: up)
 Both ends:
       --mtu N             the MTU of both ends (and of a new bridge)
+      --queues N          tx and rx queues of each end (default 1; the
+                          kernel's own default, one per possible CPU, costs
+                          sysfs work per queue; more serve XDP or GRO)
 Host end:
       --host-name NAME    its name (default: veth and 8 random hex digits)
       --host-addr CIDR    an address (repeatable)
@@ -260,6 +263,7 @@ mod tests {
             "--mac",
             "--no-lo",
             "--mtu",
+            "--queues",
             "--host-name",
             "--host-addr",
             "--host-mac",

@@ -204,6 +204,9 @@ pub struct LinkSpec {
     pub name: IfName,
     pub mtu: Option<u32>,
     pub mac: Option<Mac>,
+    /// Tx and rx queues (IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES); None:
+    /// the kind's default (a veth: one per possible CPU).
+    pub queues: Option<u32>,
 }
 
 /// How far a route reaches (`rtm_scope`).
@@ -361,14 +364,18 @@ impl Msg {
 // Requests. Attributes go in iproute2's order so that the fixtures compare
 // byte for byte.
 
-/// A link's own attributes, in ip's order: MTU, ADDRESS, then (for a veth
-/// peer) the namespace, then IFNAME.
+/// A link's own attributes, in ip's order: MTU, ADDRESS, the queues, then
+/// (for a veth peer) the namespace, then IFNAME.
 fn link_attrs(msg: &mut Msg, link: &LinkSpec, netns_fd: Option<u32>) {
     if let Some(mtu) = link.mtu {
         msg.attr_u32(libc::IFLA_MTU, mtu);
     }
     if let Some(mac) = link.mac {
         msg.attr_bytes(libc::IFLA_ADDRESS, &mac.0);
+    }
+    if let Some(n) = link.queues {
+        msg.attr_u32(libc::IFLA_NUM_TX_QUEUES, n);
+        msg.attr_u32(libc::IFLA_NUM_RX_QUEUES, n);
     }
     if let Some(fd) = netns_fd {
         msg.attr_u32(libc::IFLA_NET_NS_FD, fd);
@@ -411,6 +418,7 @@ pub fn new_bridge(seq: u32, name: &IfName, mtu: Option<u32>, mac: Option<Mac>) -
         name: name.clone(),
         mtu,
         mac,
+        queues: None,
     };
     link_attrs(&mut msg, &link, None);
     let info = msg.nest_begin(libc::IFLA_LINKINFO);
@@ -786,6 +794,13 @@ mod tests {
         08000100766574683c0002003800010000000000000000000000000000000000\
         08000400780500000a000100021122334466000008001c000400000008000300\
         76633100";
+    /// `ip -n NS link add vh2 numtxqueues 1 numrxqueues 1 type veth peer name vc2 numtxqueues 1 numrxqueues 1 netns NS2`
+    const REQ_VETH_QUEUES: &str = "\
+        7c00000010000506e38f116b0000000000000000000000000000000000000000\
+        08001f000100000008002000010000000800030076683200440012000800010076657468\
+        3800020034000100000000000000000000000000000000000800\
+        1f00010000000800200001000000\
+        08001c00040000000800030076633200";
     /// `ip -n NS link set vh0 up (vh0 is ifindex 2)`
     const REQ_SET_UP: &str = "\
         2000000010000500cf800f6b0000000000000000020000000100000001000000";
@@ -943,6 +958,7 @@ mod tests {
             name: ifname(name),
             mtu,
             mac: mac.map(|m| m.parse().unwrap()),
+            queues: None,
         }
     }
 
@@ -976,6 +992,19 @@ mod tests {
         assert_bytes(
             &new_veth(seq_of(&f), &host, &peer, Some(4)),
             REQ_VETH_MTU_MAC,
+        );
+    }
+
+    #[test]
+    fn veth_with_one_queue_each_matches_iproute2() {
+        let f = hex(REQ_VETH_QUEUES);
+        let one = |name| LinkSpec {
+            queues: Some(1),
+            ..link(name, None, None)
+        };
+        assert_bytes(
+            &new_veth(seq_of(&f), &one("vh2"), &one("vc2"), Some(4)),
+            REQ_VETH_QUEUES,
         );
     }
 

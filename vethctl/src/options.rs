@@ -136,6 +136,9 @@ pub struct Options {
     pub gateways: Vec<IpAddr>,
     pub routes: Vec<Route>,
     pub mtu: Option<u32>,
+    /// `--queues N`: tx and rx queues of each end (the kernel's default
+    /// is one per possible CPU; ours is 1).
+    pub queues: u32,
     pub lo: bool,
     pub bridge: Option<IfName>,
     pub bridge_addrs: Vec<Cidr>,
@@ -203,6 +206,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
         gateways: Vec::new(),
         routes: Vec::new(),
         mtu: None,
+        queues: 1,
         lo: true,
         bridge: None,
         bridge_addrs: Vec::new(),
@@ -265,6 +269,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Parsed> {
                     return Err(Error::usage(PROG, format!("--mtu: {mtu} is not 68..65535")));
                 }
                 o.mtu = Some(mtu);
+            }
+            Long("queues") => {
+                let n: u32 = value(PROG, "--queues", parser.value().map_err(usage)?)?;
+                // The kernel's limit for both counts (rtnl_create_link).
+                if !(1..=4096).contains(&n) {
+                    return Err(Error::usage(PROG, format!("--queues: {n} is not 1..4096")));
+                }
+                o.queues = n;
             }
             Long("no-lo") => o.lo = false,
             Long("host-name") => {
@@ -398,6 +410,12 @@ fn check_pasta(o: &Options) -> Result<()> {
             "--pasta makes no host end: --host-*, --bridge and --nat are for a veth pair",
         ));
     }
+    if o.queues != 1 {
+        return Err(Error::usage(
+            PROG,
+            "--pasta makes no veth: --queues is for a veth pair",
+        ));
+    }
     if !o.routes.is_empty() || !o.lo {
         return Err(Error::usage(
             PROG,
@@ -501,6 +519,9 @@ mod tests {
             ],
             &["--netns", "c", "--route", "10.1.0.0/16,via=fd00::1"],
             &["--netns", "c", "--mtu", "10"],
+            &["--netns", "c", "--queues", "0"],
+            &["--netns", "c", "--queues", "4097"],
+            &["--pasta", "--queues", "2"],
             &["--netns", "c", "--nat"],
             &["--remove-bridge", "br0", "--addr", "10.0.0.2/24"],
             &["--remove-bridge", "br0", "--", "sh"],

@@ -329,11 +329,13 @@ fn wire_with(
         name: container_name.clone(),
         mtu: o.mtu,
         mac: o.container.mac,
+        queues: Some(o.queues),
     };
     let spec = LinkSpec {
         name: host_name.clone(),
         mtu: o.mtu,
         mac: o.host.mac,
+        queues: Some(o.queues),
     };
     let fd = target.as_raw_fd() as u32;
     let object =
