@@ -238,7 +238,12 @@ fn fork_into(group: &Group) -> Result<(Forked, bool)> {
 /// Supervised (`--wait`, or an anonymous group): the child starts in the
 /// group and execs; cgctl stays outside it to report on it and remove it.
 fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infallible> {
-    let ooms_before = lifecycle::oom_kills(group).unwrap_or(0);
+    // A group this run made has had no OOM kill yet: no file to read.
+    let ooms_before = if group.created_for("memory") {
+        0
+    } else {
+        lifecycle::oom_kills(group).unwrap_or(0)
+    };
     let supervisor = match fork_into(group) {
         Ok((Forked::Child, born_inside)) => {
             if born_inside {
@@ -267,11 +272,12 @@ fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infal
         let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
     }
     // The workload has ended: whatever it left running goes too.
+    // (Empty, the common end, costs one read of cgroup.events.)
     if lifecycle::populated(group) {
         trace::note(format_args!("processes left in the group: killing them"));
         lifecycle::kill_all(group, libc::SIGKILL)?;
+        lifecycle::wait_empty(group, Duration::from_secs(30))?;
     }
-    lifecycle::wait_empty(group, Duration::from_secs(30))?;
     if let Some(file) = &opts.stats_json {
         let json = collect_stats(&group.name, group).to_string() + "\n";
         chain::sys(

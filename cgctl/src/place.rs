@@ -306,11 +306,19 @@ impl Group {
     /// The directory that holds a controller's files: its v1 hierarchy, or
     /// the v2 one.
     pub fn dir_for(&self, controller: &str) -> Option<&Path> {
+        self.placed_for(controller).map(|p| p.dir.as_path())
+    }
+
+    /// Whether this run made the directory that holds `controller`.
+    pub fn created_for(&self, controller: &str) -> bool {
+        self.placed_for(controller).is_some_and(|p| p.created)
+    }
+
+    fn placed_for(&self, controller: &str) -> Option<&Placed> {
         self.dirs
             .iter()
             .find(|p| p.controllers.iter().any(|c| c == controller))
             .or_else(|| self.dirs.iter().find(|p| p.controllers.is_empty()))
-            .map(|p| p.dir.as_path())
     }
 
     /// The cgroup2 directory (pure v2, or the unified tree).

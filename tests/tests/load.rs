@@ -68,6 +68,17 @@ for _ in range(int(sys.argv[1])):
     except OSError: pass
     c.close()";
 
+/// The two forms take turns: each is the issue's 200 at once, not 400
+/// (seen: run together on 2 CPUs, one root container's ping went
+/// unanswered within its 5 s).
+static ONE_FORM_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_form_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_FORM_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn containers() -> usize {
     std::env::var("LOAD_CONTAINERS")
         .ok()
@@ -176,6 +187,7 @@ fn run_all(
 
 #[test]
 fn many_full_containers_at_once_all_work_and_leave_nothing() {
+    let _turn = one_form_at_a_time();
     let n = containers();
     let net = HostNetns::new("ld-host");
     let dir = TempDir::new("load");
@@ -239,6 +251,7 @@ fn many_rootless_containers_at_once_all_work_and_leave_nothing() {
         return;
     }
     test_user();
+    let _turn = one_form_at_a_time();
     let n = containers();
     // The host, with its way out: a pair to an "outside" namespace and a
     // default route there, which each pasta copies into its container.
