@@ -17,9 +17,7 @@ pub fn flat_value(text: &str, key: &str) -> Option<u64> {
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
-fn read_opt(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
-}
+use chain::file::read_opt;
 
 /// Whether the memory limit lives in a v1 hierarchy.
 fn memory_is_v1(group: &Group) -> bool {
@@ -33,9 +31,9 @@ fn memory_is_v1(group: &Group) -> bool {
 pub fn oom_kills(group: &Group) -> Option<u64> {
     let dir = group.dir_for("memory")?;
     if memory_is_v1(group) {
-        flat_value(&read_opt(&dir.join("memory.oom_control"))?, "oom_kill")
+        flat_value(&read_opt(dir.join("memory.oom_control"))?, "oom_kill")
     } else {
-        flat_value(&read_opt(&dir.join("memory.events"))?, "oom_kill")
+        flat_value(&read_opt(dir.join("memory.events"))?, "oom_kill")
     }
 }
 
@@ -44,7 +42,7 @@ pub fn limit_and_peak(group: &Group) -> (Option<u64>, Option<u64>) {
     let Some(dir) = group.dir_for("memory") else {
         return (None, None);
     };
-    let num = |f: &str| read_opt(&dir.join(f)).and_then(|t| t.trim().parse::<u64>().ok());
+    let num = |f: &str| read_opt(dir.join(f)).and_then(|t| t.trim().parse::<u64>().ok());
     if memory_is_v1(group) {
         (
             num("memory.limit_in_bytes"),
@@ -77,7 +75,7 @@ pub fn human(bytes: u64) -> String {
 }
 
 fn processes(dir: &Path) -> Vec<i32> {
-    read_opt(&dir.join("cgroup.procs"))
+    read_opt(dir.join("cgroup.procs"))
         .map(|t| {
             t.split_whitespace()
                 .filter_map(|p| p.parse().ok())
@@ -90,7 +88,7 @@ fn processes(dir: &Path) -> Vec<i32> {
 pub fn populated(group: &Group) -> bool {
     match group.unified() {
         Some(dir) => {
-            read_opt(&dir.join("cgroup.events"))
+            read_opt(dir.join("cgroup.events"))
                 .and_then(|t| flat_value(&t, "populated"))
                 .unwrap_or(0)
                 == 1
@@ -169,7 +167,7 @@ fn set_frozen(group: &Group, frozen: bool) -> Result<()> {
             if frozen { "frozen" } else { "thawed" },
             Duration::from_secs(10),
             || {
-                read_opt(&dir.join("cgroup.events")).and_then(|t| flat_value(&t, "frozen"))
+                read_opt(dir.join("cgroup.events")).and_then(|t| flat_value(&t, "frozen"))
                     == Some(want)
             },
         );
@@ -183,7 +181,7 @@ fn set_frozen(group: &Group, frozen: bool) -> Result<()> {
         group,
         &state.to_lowercase(),
         Duration::from_secs(10),
-        || read_opt(&dir.join("freezer.state")).is_some_and(|s| s.trim() == state),
+        || read_opt(dir.join("freezer.state")).is_some_and(|s| s.trim() == state),
     )
 }
 

@@ -392,7 +392,7 @@ fn object(map: Map<String, Value>) -> Option<Value> {
 }
 
 fn read(dir: &Path, name: &str) -> Option<String> {
-    std::fs::read_to_string(dir.join(name)).ok()
+    chain::file::read_opt(dir.join(name))
 }
 
 fn read_u64(dir: &Path, name: &str) -> Option<u64> {

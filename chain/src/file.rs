@@ -67,8 +67,8 @@ pub fn create(path: &Path, data: &[u8]) -> Result<()> {
 
 /// Reads a file, or None when it cannot be read (for hints and reports,
 /// which must not fail the tool themselves).
-pub fn read_opt(path: &str) -> Option<String> {
-    read_text(Path::new(path)).ok()
+pub fn read_opt(path: impl AsRef<Path>) -> Option<String> {
+    read_text(path.as_ref()).ok()
 }
 
 #[cfg(test)]

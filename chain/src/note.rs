@@ -83,13 +83,19 @@ pub fn path_is_chain_tool(path: &std::path::Path) -> bool {
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// Whether the start of an ELF64 little-endian file holds the chain note in
@@ -114,9 +120,13 @@ fn note_version(head: &[u8]) -> Option<u32> {
         if u32_at(head, ph)? != PT_NOTE {
             continue;
         }
-        let offset = usize::try_from(u64_at(head, ph + 8)?).ok()?;
-        let size = usize::try_from(u64_at(head, ph + 0x20)?).ok()?;
-        let align = if u64_at(head, ph + 0x30)? == 8 { 8 } else { 4 };
+        let offset = usize::try_from(u64_at(head, ph.checked_add(8)?)?).ok()?;
+        let size = usize::try_from(u64_at(head, ph.checked_add(0x20)?)?).ok()?;
+        let align = if u64_at(head, ph.checked_add(0x30)?)? == 8 {
+            8
+        } else {
+            4
+        };
         let Some(notes) = offset
             .checked_add(size)
             .and_then(|end| head.get(offset..end))
