@@ -542,3 +542,36 @@ pub fn test_user() {
     }
     *ready = true;
 }
+
+/// `fd` moved to a number of 100 or more (close-on-exec, as every fd of the
+/// test process), for passing to a chain with [`command_passing`]: that
+/// dup2s in order, and a source that is also an earlier target would be
+/// overwritten.
+pub fn at_high_number(fd: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: F_DUPFD_CLOEXEC of an open fd; the new fd is owned below.
+    let high = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
+    assert!(
+        high >= 100,
+        "F_DUPFD_CLOEXEC: {}",
+        std::io::Error::last_os_error()
+    );
+    // SAFETY: a fresh fd nobody else owns.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(high) }
+}
+
+/// A file or directory opened read-only, at a high number ([`at_high_number`]).
+pub fn open_high(path: &Path) -> std::os::fd::OwnedFd {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    at_high_number(file.into())
+}
+
+/// A pidfd of this test process, at a high number ([`at_high_number`]).
+pub fn own_pidfd() -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open of our own pid returns a new fd or -1.
+    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, std::process::id(), 0) };
+    assert!(raw >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+    // SAFETY: a fresh fd nobody else owns.
+    at_high_number(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as i32) })
+}

@@ -764,31 +764,30 @@ fn fd_numbers(report: &serde_json::Value) -> Vec<String> {
     fds(report).into_iter().map(|(k, _)| k).collect()
 }
 
-/// Opens a directory (or file) for passing to a chain as an inherited fd,
-/// at a number far above the ones it is passed as (command_passing dup2s in
-/// order: a source fd that is also an earlier target would be overwritten).
-fn open(path: &Path) -> std::os::fd::OwnedFd {
-    let file = std::fs::File::open(path).unwrap();
-    // SAFETY: F_DUPFD_CLOEXEC of an open fd; the new fd is owned below.
-    let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
-    assert!(
-        fd >= 100,
-        "F_DUPFD_CLOEXEC: {}",
-        std::io::Error::last_os_error()
+/// The probe's report shows fds 0-2 and the plain file passed on fd 7,
+/// nothing else.
+#[track_caller]
+fn assert_only_the_plain_file_passed(form: Form, inside: &serde_json::Value) {
+    assert_eq!(
+        fd_numbers(inside),
+        ["0", "1", "2", "7"],
+        "{form:?}: {inside}"
     );
-    // SAFETY: a fresh fd nobody else owns.
-    unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
+    assert!(
+        fds(inside)[3].1.ends_with("/host/secret"),
+        "{form:?}: {inside}"
+    );
 }
 
 #[test]
 fn inherited_directory_fds_never_reach_the_workload() {
     let s = Scene::new("hostile-fds");
     let root = rootfs();
-    let outside = open(&s.canary);
+    let outside = open_high(&s.canary);
     // A directory of the image, opened on the host: its mount is the host's,
     // so `..` from it walks out of the container too.
-    let image_dir = open(&root.join("bin"));
-    let plain = open(&s.secret);
+    let image_dir = open_high(&root.join("bin"));
+    let plain = open_high(&s.secret);
     let pass = [
         (outside.as_raw_fd(), 5),
         (plain.as_raw_fd(), 7),
@@ -799,16 +798,7 @@ fn inherited_directory_fds_never_reach_the_workload() {
         // The caller's other fds are its business and pass (README,
         // "Hygiene"); its directories never do.
         let out = run_limited(&mut chain_as(form, &root, &[], &["/probe"], &pass)).ok();
-        let inside = out.json();
-        assert_eq!(
-            fd_numbers(&inside),
-            ["0", "1", "2", "7"],
-            "{form:?}: {inside}"
-        );
-        assert!(
-            fds(&inside)[3].1.ends_with("/host/secret"),
-            "{form:?}: {inside}"
-        );
+        assert_only_the_plain_file_passed(form, &out.json());
         let out = run_limited(&mut chain_as(
             form,
             &root,
@@ -844,35 +834,16 @@ fn inherited_directory_fds_never_reach_the_workload() {
     s.unchanged(&before, "inherited fds");
 }
 
-/// A pidfd of this test process, at a number far above the ones it is
-/// passed as (see [`open`]).
-fn own_pidfd() -> std::os::fd::OwnedFd {
-    // SAFETY: pidfd_open of our own pid; the fd is owned by the File below.
-    let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, std::process::id(), 0) };
-    assert!(raw >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
-    // SAFETY: a fresh fd nobody else owns.
-    let pidfd: std::os::fd::OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(raw as i32) };
-    // SAFETY: F_DUPFD_CLOEXEC of an open fd; the new fd is owned below.
-    let fd = unsafe { libc::fcntl(pidfd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
-    assert!(
-        fd >= 100,
-        "F_DUPFD_CLOEXEC: {}",
-        std::io::Error::last_os_error()
-    );
-    // SAFETY: a fresh fd nobody else owns.
-    unsafe { std::os::fd::FromRawFd::from_raw_fd(fd) }
-}
-
 #[test]
 fn inherited_namespace_fds_and_pidfds_never_reach_the_workload() {
     // setns(2) on either would take the program back into the host's
     // namespaces, past every mount pivot made; a pidfd also signals.
     let s = Scene::new("hostile-nsfds");
     let root = rootfs();
-    let host_mnt = open(Path::new("/proc/self/ns/mnt"));
-    let host_net = open(Path::new("/proc/self/ns/net"));
+    let host_mnt = open_high(Path::new("/proc/self/ns/mnt"));
+    let host_net = open_high(Path::new("/proc/self/ns/net"));
     let pidfd = own_pidfd();
-    let plain = open(&s.secret);
+    let plain = open_high(&s.secret);
     let pass = [
         (host_mnt.as_raw_fd(), 5),
         (plain.as_raw_fd(), 7),
@@ -882,16 +853,7 @@ fn inherited_namespace_fds_and_pidfds_never_reach_the_workload() {
     let before = s.host();
     for form in FORMS {
         let out = run_limited(&mut chain_as(form, &root, &[], &["/probe"], &pass)).ok();
-        let inside = out.json();
-        assert_eq!(
-            fd_numbers(&inside),
-            ["0", "1", "2", "7"],
-            "{form:?}: {inside}"
-        );
-        assert!(
-            fds(&inside)[3].1.ends_with("/host/secret"),
-            "{form:?}: {inside}"
-        );
+        assert_only_the_plain_file_passed(form, &out.json());
     }
     // -v names each, with what it is.
     let out = run_limited(&mut chain_as(
@@ -941,7 +903,7 @@ fn the_chains_own_fds_are_not_taken_for_the_callers() {
 #[test]
 fn verbose_names_every_inherited_directory_it_closes() {
     let root = rootfs();
-    let image_dir = open(&root.join("bin"));
+    let image_dir = open_high(&root.join("bin"));
     let pass = [(image_dir.as_raw_fd(), 9)];
     let out = run_limited(&mut chain_as(
         Form::Root,
@@ -966,7 +928,7 @@ fn verbose_names_every_inherited_directory_it_closes() {
 fn a_directory_on_stdin_stdout_or_stderr_is_refused() {
     let s = Scene::new("hostile-stdio-dir");
     let root = rootfs();
-    let dir = open(&s.canary);
+    let dir = open_high(&s.canary);
     let before = s.host();
     for fd in [0, 1] {
         let out = run_limited(&mut chain_as(
@@ -996,7 +958,7 @@ fn a_workdir_through_a_magic_link_is_refused() {
     // runc's CVE-2024-21626: the working directory named through
     // /proc/self/fd/N of an inherited directory is the host's directory.
     let s = Scene::new("hostile-wd");
-    let dir = open(&s.canary);
+    let dir = open_high(&s.canary);
     let pass = [(dir.as_raw_fd(), 9)];
     symlink("/proc/self/fd/9", &s.at("/wd-link"));
     symlink("../../../..", &s.at("/up"));
@@ -1042,7 +1004,7 @@ fn a_workdir_through_a_magic_link_is_refused() {
 #[test]
 fn an_image_symlink_through_an_inherited_fd_does_not_run_a_host_program() {
     let s = Scene::new("hostile-exec");
-    let dir = open(&s.canary);
+    let dir = open_high(&s.canary);
     symlink("/proc/self/fd/9/hostprog", &s.at("/bin/evil"));
     let before = s.host();
     let out = run_limited(&mut chain_as(
@@ -1063,7 +1025,7 @@ fn binding_an_inherited_directory_fd_is_refused_in_one_line() {
     // --bind /proc/self/fd/N of a directory opened before unshare-rs -m: the
     // kernel does not bind from another mount namespace's mount (EINVAL).
     let s = Scene::new("hostile-bind-fd");
-    let dir = open(&s.canary);
+    let dir = open_high(&s.canary);
     let before = s.host();
     let out = run_limited(&mut chain_as(
         Form::Root,

@@ -267,33 +267,18 @@ fn agrees_with_util_linux_nsenter() {
     }
 }
 
-/// `file` opened at a number far above the ones it is passed as.
-fn high_fd(file: std::os::fd::OwnedFd) -> std::os::fd::OwnedFd {
-    use std::os::fd::{AsRawFd, FromRawFd};
-    // SAFETY: F_DUPFD_CLOEXEC of an open fd; the new fd is owned below.
-    let fd = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 100) };
-    assert!(fd >= 100, "{}", std::io::Error::last_os_error());
-    // SAFETY: a fresh fd nobody else owns.
-    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) }
-}
-
 #[test]
 fn inherited_fds_that_lead_out_never_enter_the_container() {
     // runc exec's CVE-2024-21626: a directory fd of the host, passed into
     // the container, is a way out through /proc/self/fd/N; a namespace fd
     // or a pidfd one through setns.
-    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::fd::AsRawFd;
     let c = start_container(As::Root, &[], &["-fpnumi"]);
     let p = c.pid.to_string();
-    let open = |path: &str| high_fd(std::fs::File::open(path).unwrap().into());
+    let open = |path: &str| open_high(std::path::Path::new(path));
     let (host_root, host_mnt, plain) =
         (open("/"), open("/proc/self/ns/mnt"), open("/etc/hostname"));
-    // SAFETY: pidfd_open of our own pid; the fd is owned at once.
-    let pidfd = high_fd(unsafe {
-        std::os::fd::OwnedFd::from_raw_fd(
-            libc::syscall(libc::SYS_pidfd_open, std::process::id(), 0) as i32,
-        )
-    });
+    let pidfd = own_pidfd();
     let pass = [
         (host_root.as_raw_fd(), 5),
         (host_mnt.as_raw_fd(), 6),
