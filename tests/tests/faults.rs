@@ -464,10 +464,7 @@ fn a_group_removed_under_a_paused_cgctl_is_a_clear_error_and_nothing_is_left() {
             break;
         }
         fired += 1;
-        assert!(
-            out.status == 0 || (out.status == 125 && out.stderr.lines().count() == 1),
-            "step {n}: {out:?}"
-        );
+        assert_worked_or_one_line(n, &out);
         assert!(
             wait_until(SETTLE, || marked_processes(&mark).is_empty()
                 && cgroups_below().is_subset(&before)),
@@ -478,6 +475,15 @@ fn a_group_removed_under_a_paused_cgctl_is_a_clear_error_and_nothing_is_left() {
     }
     assert!(fired > 5, "only {fired} pauses");
     eprintln!("cgctl: paused and its group removed at {fired} steps");
+}
+
+/// A run changed under at step `n` worked, or failed with 125 and one line.
+#[track_caller]
+fn assert_worked_or_one_line(n: u32, out: &Out) {
+    assert!(
+        out.status == 0 || (out.status == 125 && out.stderr.lines().count() == 1),
+        "step {n}: {out:?}"
+    );
 }
 
 #[test]
@@ -507,10 +513,7 @@ fn a_netns_deleted_under_a_paused_vethctl_is_a_clear_error_and_nothing_is_left()
             break;
         }
         fired += 1;
-        assert!(
-            out.status == 0 || (out.status == 125 && out.stderr.lines().count() == 1),
-            "step {n}: {out:?}"
-        );
+        assert_worked_or_one_line(n, &out);
         // The namespace is gone for good now, and its pair with it.
         assert!(
             wait_until(SETTLE, || net.links().is_empty()),
