@@ -16,11 +16,54 @@ use std::os::fd::RawFd;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 /// musl's and the kernel's conventional search path when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
 
 static ORIGINAL_MASK: OnceLock<SigSet> = OnceLock::new();
+
+/// Whether SIGPIPE was ignored when the process started: 0 not read yet,
+/// 1 default, 2 ignored. Rust's runtime sets SIGPIPE to SIG_IGN before
+/// `main` (so that a write to a closed pipe returns EPIPE), and an ignored
+/// signal stays ignored across execve: without this, every workload would
+/// start with SIGPIPE ignored, and `yes | head -1` in a container would end
+/// with "yes: Broken pipe" and status 1 instead of dying of SIGPIPE.
+static SIGPIPE_AT_START: AtomicU8 = AtomicU8::new(0);
+
+/// Reads SIGPIPE's disposition. Runs from `.init_array`, which the C
+/// library runs before `main`, so before Rust's runtime has touched it.
+extern "C" fn record_sigpipe_at_start() {
+    // SAFETY: sigaction with a null new action only reads; zeroed is a
+    // valid sigaction to fill.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) } == 0;
+    let ignored = ok && old.sa_sigaction == libc::SIG_IGN;
+    SIGPIPE_AT_START.store(if ignored { 2 } else { 1 }, Ordering::Relaxed);
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_SIGPIPE_AT_START: extern "C" fn() = record_sigpipe_at_start;
+
+/// Puts SIGPIPE back to the disposition the process started with (default,
+/// unless the caller ignored it). The tools themselves keep Rust's SIG_IGN
+/// while they run: a trace line or an error written to a stderr whose
+/// reader is gone fails with EPIPE instead of killing a tool halfway
+/// through its setup. So this runs right before the exec, and in a test
+/// program that must see what it was given.
+pub fn restore_sigpipe() -> Result<()> {
+    if SIGPIPE_AT_START.load(Ordering::Relaxed) != 1 {
+        return Ok(()); // ignored by the caller (or not read): leave it ignored
+    }
+    sys("sigaction", "SIGPIPE SIG_DFL (the caller's)", || {
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask: no
+        // handler is installed.
+        let default: libc::sigaction = unsafe { std::mem::zeroed() };
+        Errno::result(unsafe { libc::sigaction(libc::SIGPIPE, &default, std::ptr::null_mut()) })
+            .map(drop)
+    })
+}
 
 /// Remembers the signal mask the tool was started with, so it can be handed
 /// unchanged to the next program. Called once by [`crate::cli::main`].
@@ -232,6 +275,13 @@ impl Program {
             self.path.display(),
             self.argv
         ));
+        // After the last trace line of this tool: with the default
+        // disposition a write to a broken stderr would kill the tool. (A
+        // broken stderr has by then failed an earlier trace write, which
+        // turns tracing off.)
+        if let Err(e) = restore_sigpipe() {
+            return e;
+        }
         if let Err(e) = last(call) {
             return e;
         }

@@ -294,13 +294,27 @@ impl Supervisor {
         // The original signal when the supervisor had to kill a PID 1 that
         // ignored it: the exit status then reports that signal.
         let mut emulated: Option<i32> = None;
+        // SAFETY: getpid cannot fail.
+        let me = unsafe { libc::getpid() };
         loop {
-            // SAFETY: valid set; we do not need the siginfo.
-            let sig = unsafe { libc::sigwaitinfo(&set, std::ptr::null_mut()) };
+            // SAFETY: zeroed is a valid siginfo to fill; valid set.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            let sig = unsafe { libc::sigwaitinfo(&set, &mut info) };
             if sig < 0 {
                 continue; // EINTR (a stop/continue of ourselves)
             }
             if sig != libc::SIGCHLD {
+                // A signal the supervisor raised itself is not the caller's
+                // to pass on: a write to a stderr whose reader is gone
+                // raises SIGPIPE (SI_USER, our own pid), and that signal
+                // stays pending here, blocked, although it is ignored.
+                // Forwarded, it would kill the workload, and its trace line
+                // would raise the next one: a lower number than SIGCHLD, it
+                // would be taken first forever, and the exit never reaped.
+                // SAFETY: si_pid is valid for SI_USER.
+                if info.si_code == libc::SI_USER && unsafe { info.si_pid() } == me {
+                    continue;
+                }
                 self.forward(sig, &mut emulated);
                 continue;
             }

@@ -68,8 +68,13 @@ fn emit(body: fmt::Arguments<'_>) {
         since_start_ms(),
         body
     );
-    // Tracing must never change what the tool does: a failed write is dropped.
-    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+    // Tracing must never change what the tool does: a failed write is
+    // dropped (SIGPIPE is ignored while a tool runs, see
+    // exec::restore_sigpipe). A stderr whose reader is gone stays gone:
+    // tracing stops, so a supervisor does not raise one SIGPIPE per line.
+    if nix::unistd::write(std::io::stderr(), line.as_bytes()) == Err(nix::errno::Errno::EPIPE) {
+        ENABLED.store(false, Ordering::Relaxed);
+    }
 }
 
 /// A free-form trace line: why a step is (or is not) taken.

@@ -30,6 +30,12 @@ fn run_limited(cmd: &mut Command) -> Out {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    wait_limited(child)
+}
+
+/// Waits for `child` (reading what is left of its piped stdout and stderr)
+/// within [`LIMIT`], killing it and failing if it overruns.
+fn wait_limited(child: std::process::Child) -> Out {
     let pid = child.id() as i32;
     let guard = KillOnDrop(pid);
     let (tx, rx) = std::sync::mpsc::channel();
@@ -1048,6 +1054,7 @@ fn binding_an_inherited_directory_fd_is_refused_in_one_line() {
 #[derive(Debug, Clone, Copy)]
 enum Setup {
     IgnoreChld,
+    IgnorePipe,
     BlockChld,
     IgnoreTerm,
     BlockAll,
@@ -1068,6 +1075,9 @@ fn with(mut cmd: Command, setup: Setup) -> Command {
                 }
                 Setup::IgnoreTerm => {
                     libc::signal(libc::SIGTERM, libc::SIG_IGN);
+                }
+                Setup::IgnorePipe => {
+                    libc::signal(libc::SIGPIPE, libc::SIG_IGN);
                 }
                 Setup::BlockChld => {
                     libc::sigaddset(&mut set, libc::SIGCHLD);
@@ -1103,6 +1113,7 @@ fn the_callers_signal_state_passes_and_nothing_hangs() {
     let root = rootfs();
     for setup in [
         Setup::IgnoreChld,
+        Setup::IgnorePipe,
         Setup::BlockChld,
         Setup::IgnoreTerm,
         Setup::BlockAll,
@@ -1119,9 +1130,19 @@ fn the_callers_signal_state_passes_and_nothing_hangs() {
         let shows = match setup {
             Setup::IgnoreChld => bit(ignored, libc::SIGCHLD),
             Setup::IgnoreTerm => bit(ignored, libc::SIGTERM),
+            Setup::IgnorePipe => bit(ignored, libc::SIGPIPE),
             _ => bit(blocked, libc::SIGCHLD),
         };
         assert!(shows, "{setup:?} did not take: {host}");
+        // The tools' own runtime ignores SIGPIPE while they run: the
+        // workload must get the caller's, which here is the default
+        // unless the setup ignores it.
+        let pipe_ignored = matches!(setup, Setup::IgnorePipe);
+        assert_eq!(
+            bit(ignored, libc::SIGPIPE),
+            pipe_ignored,
+            "{setup:?}: {host}"
+        );
         for form in FORMS {
             let cmd = chain_as(form, &root, &[], &["/probe"], &[]);
             let out = run_limited(&mut with(cmd, setup)).ok();
@@ -1138,6 +1159,104 @@ fn the_callers_signal_state_passes_and_nothing_hangs() {
             assert_eq!(out.status, 3, "{setup:?} {form:?}: {out:?}");
         }
     }
+}
+
+#[test]
+fn a_closed_pipe_ends_the_workload_as_it_would_outside() {
+    // `yes | head -c 2`: when the reader goes, yes dies of SIGPIPE (status
+    // 141 through every supervisor), as it does outside a container; with
+    // SIGPIPE ignored it would print "Broken pipe" and exit 1. (yes runs
+    // under a shell: a PID 1 never dies of a signal raised in its own PID
+    // namespace that it has no handler for, and the kernel's SIGPIPE is
+    // such a signal.)
+    use std::io::Read;
+    let root = rootfs();
+    let yes = ["/bin/sh", "-c", "/usr/bin/yes; exit $?"];
+    for form in FORMS {
+        let mut child = chain_as(form, &root, &[], &yes, &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut two = [0u8; 2];
+        let mut stdout = child.stdout.take().unwrap();
+        stdout.read_exact(&mut two).expect("read from yes");
+        assert_eq!(&two, b"y\n", "{form:?}");
+        drop(stdout);
+        let out = wait_limited(child);
+        assert_eq!(out.status, 128 + libc::SIGPIPE, "{form:?}: {out:?}");
+        assert_eq!(out.stderr, "", "{form:?}");
+    }
+}
+
+#[test]
+fn a_traced_chain_whose_stderr_reader_is_gone_still_runs_its_workload() {
+    // `CHAIN_TRACE=1 CHAIN 2>&1 | head -0`: every trace line meets a pipe
+    // without a reader. The tools go on (the lines are dropped) and the
+    // workload's status comes back; a supervisor once took its own SIGPIPE
+    // for the caller's and forwarded it in a loop, never reaping the child.
+    let root = rootfs();
+    for form in FORMS {
+        let mut cmd = chain_as(form, &root, &[], &["/probe"], &[]);
+        cmd.env("CHAIN_TRACE", "1");
+        let child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(broken_pipe()))
+            .spawn()
+            .expect("spawn");
+        let out = wait_limited(child);
+        assert_eq!(out.status, 0, "{form:?}: {out:?}");
+        let inside = out.json();
+        assert_eq!(fd_numbers(&inside), ["0", "1", "2"], "{form:?}");
+        let status = chain_as(form, &root, &[], &["/bin/sh", "-c", "exit 3"], &[])
+            .env("CHAIN_TRACE", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(broken_pipe()))
+            .spawn()
+            .map(wait_limited)
+            .expect("spawn")
+            .status;
+        assert_eq!(status, 3, "{form:?}");
+    }
+}
+
+#[test]
+fn a_stderr_reader_that_goes_mid_run_does_not_signal_the_workload() {
+    // The reader of a traced chain's stderr goes away while the workload
+    // runs; then the supervisor is sent SIGUSR1 (which the workload
+    // ignores). Its trace line about forwarding it fails with EPIPE, which
+    // raises a SIGPIPE in the supervisor itself: that one is not the
+    // caller's and must not reach the workload (a PID 1 without a handler
+    // would be killed for it, 141 instead of 7).
+    use std::io::Read;
+    let root = rootfs();
+    let script = "trap '' USR1; echo ready; sleep 0.5; exit 7";
+    for form in FORMS {
+        let mut cmd = chain_as(form, &root, &[], &["/bin/sh", "-c", script], &[]);
+        cmd.env("CHAIN_TRACE", "1");
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        let mut ready = [0u8; 6];
+        let mut stdout = child.stdout.take().unwrap();
+        stdout.read_exact(&mut ready).expect("read ready");
+        assert_eq!(&ready, b"ready\n", "{form:?}");
+        // What was traced so far stays unread in the pipe.
+        drop(child.stderr.take());
+        // SAFETY: kill of our own unreaped child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+        let out = wait_limited(child);
+        assert_eq!(out.status, 7, "{form:?}: {out:?}");
+    }
+}
+
+/// The write end of a pipe whose read end is closed.
+fn broken_pipe() -> std::os::fd::OwnedFd {
+    let (reader, writer) = nix::unistd::pipe().expect("pipe");
+    drop(reader);
+    writer
 }
 
 #[test]

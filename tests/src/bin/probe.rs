@@ -38,7 +38,40 @@ const NAMESPACES: [&str; 10] = [
     "uts",
 ];
 
+/// SIGPIPE was ignored when this program started (read from
+/// `.init_array`, before Rust's runtime set it to SIG_IGN). Not
+/// chain::exec's copy of this: linking chain::exec brings in the chain's
+/// ELF note, and a probe that looks like a chain tool would be handed the
+/// chain's late answers instead of being their workload.
+static SIGPIPE_IGNORED_AT_START: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(true);
+
+extern "C" fn record_sigpipe() {
+    // SAFETY: sigaction with a null new action only reads.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    if unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) } == 0 {
+        SIGPIPE_IGNORED_AT_START.store(
+            old.sa_sigaction == libc::SIG_IGN,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
+
+#[used]
+#[unsafe(link_section = ".init_array")]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+fn restore_sigpipe() {
+    if !SIGPIPE_IGNORED_AT_START.load(std::sync::atomic::Ordering::Relaxed) {
+        // SAFETY: back to the default disposition; no handler.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
+}
+
 fn main() -> ExitCode {
+    // Rust's runtime ignored SIGPIPE before main; the report shows the
+    // disposition this program was started with (sig_ignored).
+    restore_sigpipe();
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let out = out_path(&args);
 
