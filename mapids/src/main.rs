@@ -150,7 +150,7 @@ fn run(opts: Options) -> Result<Infallible> {
                 // The helper stays in this user namespace: only from here can
                 // the maps of the one unshare-rs creates be written.
                 let ours = own_user_ns()?;
-                let helper = outside::fork_helper(move |pid| plan.write(pid, Some(ours)))?;
+                let helper = outside::helper_for_exec(move |pid| plan.write(pid, Some(ours)))?;
                 helper.hand_down()?;
             }
             Err(program.map_or_else(|| chain::Error::msg("no program"), Program::exec))

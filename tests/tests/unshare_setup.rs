@@ -256,6 +256,35 @@ fn a_helper_without_server_exits_quietly() {
     assert!(!Path::new(&report).exists());
 }
 
+#[test]
+fn a_helper_whose_tool_fails_to_exec_exits_quietly() {
+    // The helper shares the tool's memory until the tool execs; an exec
+    // that fails (a file the kernel cannot run) ends the tool instead, and
+    // the helper, woken by that exit, finds nobody and goes.
+    let dir = TempDir::new("helper-noexec");
+    let report = dir.str("report");
+    let bogus = dir.path("not-a-program");
+    std::fs::write(&bogus, b"\x00\x01 no format the kernel knows").unwrap();
+    std::fs::set_permissions(&bogus, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bogus = bogus.to_string_lossy().into_owned();
+    let out = run(&mut tool(As::Root, "test-helper", &[&report, "--", &bogus]));
+    assert_eq!(out.status, 126, "{out:?}");
+    assert!(out.stderr.starts_with("test-helper: "), "{out:?}");
+    // The helper's command line is the tool's (same memory): none is left.
+    let left = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read(e.ok()?.path().join("cmdline")).ok())
+            .filter(|cmdline| String::from_utf8_lossy(cmdline).contains(report.as_str()))
+            .count()
+    };
+    assert!(
+        wait_until(std::time::Duration::from_secs(5), || left() == 0),
+        "a helper of test-helper still runs"
+    );
+    assert!(!Path::new(&report).exists());
+}
+
 /// Runs `script` inside a util-linux mount namespace whose / is private,
 /// so the host's mounts are never touched; returns its stdout.
 fn in_scratch_mount_ns(dir: &TempDir, script: &str) -> String {

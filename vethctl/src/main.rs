@@ -159,7 +159,7 @@ fn run(opts: Options) -> Result<Infallible> {
             // once unshare-rs has made the new one.
             // Only the workload needs the network: the chain goes on while
             // the pair is made, and the workload's exec waits for it.
-            let helper = outside::fork_late_helper(move |pid| {
+            let helper = outside::late_helper_for_exec(move |pid| {
                 let target =
                     wire::open_netns(std::path::Path::new(&format!("/proc/{pid}/ns/net")))?;
                 let report = wire::wire(&opts, &target)?;
@@ -197,7 +197,7 @@ fn run_pasta(opts: Options, program: Option<Program>, info: Option<OwnedFd>) -> 
         None => {
             // The helper stays in this network namespace, where pasta's
             // sockets must be, until unshare-rs has made the container's.
-            let helper = outside::fork_helper(start)?;
+            let helper = outside::helper_for_exec(start)?;
             helper.hand_down()?;
             Err(program.map_or_else(|| Error::msg("no program"), Program::exec))
         }

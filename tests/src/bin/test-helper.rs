@@ -38,7 +38,7 @@ fn run() -> Result<Infallible> {
         args.remove(0);
     }
     let program: Program = exec::resolve(args)?;
-    let helper = outside::fork_helper(move |pid| {
+    let helper = outside::helper_for_exec(move |pid| {
         if let Some(message) = fail {
             return Err(Error::msg(message));
         }
