@@ -14,7 +14,6 @@ mod stats;
 use chain::cgroup::{Layout, Mode};
 use chain::cli;
 use chain::exec::{self, Program};
-use chain::supervise::{Forked, fork_supervised, fork_supervised_into};
 use chain::{Error, Result, trace};
 use options::{Command, PROG, RunOptions};
 use place::Group;
@@ -217,22 +216,33 @@ fn open_dir(dir: &std::path::Path) -> Result<std::os::fd::OwnedFd> {
     })
 }
 
-/// The supervised child, born in the group where the kernel allows it.
+/// The supervised child, born in the group where the kernel allows it,
+/// then joined to the rest of it, then the program's exec.
 ///
 /// Where there is a cgroup2 directory (pure v2; hybrid's unified tree),
 /// clone3(CLONE_INTO_CGROUP) starts the child inside it: no move, so no wait
 /// on the kernel's cgroup_threadgroup_rwsem (an RCU grace period, 10-20 ms
 /// after idle). v1 hierarchies are still joined by a write (the same rwsem:
 /// hybrid and v1 keep that cost). Fallback, with a -v line: fork and join.
-fn fork_into(group: &Group) -> Result<(Forked, bool)> {
-    let unified = group.unified().map(open_dir).transpose();
-    if let Ok(Some(dir)) = &unified {
-        match fork_supervised_into(libc::SIGKILL, Some(dir.as_fd())) {
-            Ok(forked) => return Ok((forked, true)),
-            Err(e) => trace::note(format_args!("{e}: the child forks and moves in instead")),
-        }
-    }
-    Ok((fork_supervised(libc::SIGKILL)?, false))
+/// The child borrows cgctl's memory until its exec (chain::supervise::
+/// spawn_supervised): it only joins and execs.
+fn spawn_into(group: &Group, program: Program) -> Result<chain::supervise::Supervisor> {
+    let unified = group.unified().map(open_dir).transpose()?;
+    chain::supervise::spawn_supervised(
+        libc::SIGKILL,
+        unified.as_ref().map(|d| d.as_fd()),
+        |inside| {
+            let joined = if inside {
+                group.join_v1()
+            } else {
+                group.join()
+            };
+            match joined {
+                Ok(()) => program.exec(),
+                Err(e) => e,
+            }
+        },
+    )
 }
 
 /// Supervised (`--wait`, or an anonymous group): the child starts in the
@@ -244,16 +254,8 @@ fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infal
     } else {
         lifecycle::oom_kills(group).unwrap_or(0)
     };
-    let supervisor = match fork_into(group) {
-        Ok((Forked::Child, born_inside)) => {
-            if born_inside {
-                group.join_v1()?;
-            } else {
-                group.join()?;
-            }
-            return Err(program.exec());
-        }
-        Ok((Forked::Parent(s), _)) => s,
+    let supervisor = match spawn_into(group, program) {
+        Ok(s) => s,
         Err(e) => {
             group.remove_created();
             return Err(e);

@@ -67,10 +67,23 @@ pub fn main(prog: &'static str, run: impl FnOnce() -> Result<Infallible>) -> ! {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    // One line, whatever a path or name in the error holds.
-    let line = format!("{prog}: {}\n", crate::shown::text(&err));
-    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+    print_error(&err);
     std::process::exit(err.status)
+}
+
+/// One line, whatever a path or name in the error holds.
+fn print_error(err: &Error) {
+    let line = format!("{}: {}\n", trace::prog(), crate::shown::text(err));
+    let _ = nix::unistd::write(std::io::stderr(), line.as_bytes());
+}
+
+/// Ends a child that failed before its exec: its tool's one line, then
+/// `_exit` (no exit handlers, no destructors: a vfork child's memory is
+/// its parent's).
+pub fn fail_in_child(err: Error) -> ! {
+    print_error(&err);
+    // SAFETY: _exit ends the process without touching its memory.
+    unsafe { libc::_exit(err.status) }
 }
 
 /// Ends the process with `status` (a supervisor passing its child's on).

@@ -598,7 +598,7 @@ for k, what in (("cg", "cgctl --mem 100M"), ("cgw", "cgctl --mem 100M --wait")):
         if m and ("cgroup.procs" in m.group(2) or "CLONE_INTO_CGROUP" in m.group(2)):
             s = m.group(2)
             where = "unified" if "/unified/" in s else ("memory" if "/memory/" in s else "")
-            s = "write %s cgroup.procs" % where if "cgroup.procs" in s else "clone3 CLONE_INTO_CGROUP"
+            s = "write %s cgroup.procs" % where if "cgroup.procs" in s else "clone3 CLONE_INTO_CGROUP (until the child's exec)"
             moves.append("%s %s ms" % (s, m.group(3)))
         mm = re.match(r"^cgctl\[\d+\] \+([0-9.]+) ms (# execve)?", line)
         if mm:

@@ -440,7 +440,8 @@ fn the_headline_one_liner_leaves_no_group_behind() {
     );
     // Where there is a cgroup2 tree, the child is born in the group.
     assert!(
-        out.stderr.contains("clone3 CLONE_INTO_CGROUP = child"),
+        out.stderr
+            .contains("clone3 CLONE_VM|CLONE_VFORK|CLONE_INTO_CGROUP = child"),
         "{}",
         out.stderr
     );
