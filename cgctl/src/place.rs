@@ -369,7 +369,7 @@ impl Group {
             .iter()
             .filter(|p| unified_too || !p.controllers.is_empty())
         {
-            chain::file::write(&p.dir.join("cgroup.procs"), b"0").map_err(|e| {
+            chain::cgroup::move_self(&p.dir, !p.controllers.is_empty()).map_err(|e| {
                 e.with_hint_for(|errno| {
                     matches!(errno, Errno::EACCES | Errno::EPERM).then(|| {
                         "moving needs write access to the group's cgroup.procs and to that of the common ancestor of the \

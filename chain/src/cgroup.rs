@@ -22,6 +22,21 @@ pub enum Mode {
     Hybrid,
 }
 
+/// Moves the calling process into the group `dir` ("0": itself). A v1
+/// hierarchy (`v1`) is joined through `tasks`: moving the calling thread
+/// alone takes no cgroup_threadgroup_rwsem (the kernel skips it for a
+/// single thread that is `current`), where a `cgroup.procs` write takes it
+/// for writing and, after idle, waits for an RCU grace period (5-15 ms
+/// here). The tools start no thread, so that thread is the whole process.
+/// Where `tasks` cannot be written (a delegation that left it out),
+/// `cgroup.procs`. On cgroup2 there is only `cgroup.procs`.
+pub fn move_self(dir: &Path, v1: bool) -> Result<()> {
+    if v1 && crate::file::write(&dir.join("tasks"), b"0").is_ok() {
+        return Ok(());
+    }
+    crate::file::write(&dir.join("cgroup.procs"), b"0")
+}
+
 /// One mounted hierarchy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hierarchy {

@@ -348,9 +348,10 @@ fn join_cgroups(pid: i32) -> Result<()> {
     let mountinfo = chain::file::read(std::path::Path::new("/proc/self/mountinfo"))?;
     let theirs = chain::file::read(std::path::Path::new(&format!("/proc/{pid}/cgroup")))?;
     let layout = chain::cgroup::Layout::parse(&mountinfo, &theirs);
-    for h in layout.unified.iter().chain(layout.v1.iter()) {
+    let unified = layout.unified.iter().map(|h| (h, false));
+    for (h, v1) in unified.chain(layout.v1.iter().map(|h| (h, true))) {
         let Some(dir) = h.own_dir() else { continue };
-        chain::file::write(&dir.join("cgroup.procs"), b"0").map_err(|e| {
+        chain::cgroup::move_self(&dir, v1).map_err(|e| {
             e.with_hint_for(|errno| {
                 matches!(errno, Errno::EACCES | Errno::EPERM)
                     .then(|| "the target's cgroup is not delegated to this user".into())

@@ -426,17 +426,20 @@ t_clone_into_cgroup() {
     # No cgroup2 tree: a child that borrows cgctl's memory, and a move.
     echo "$out" | grep -q "CLONE_INTO_CGROUP" && fail "CLONE_INTO_CGROUP on pure v1: $out"
     echo "$out" | grep -q "clone3 CLONE_VM|CLONE_VFORK = child" || fail "not a vfork child: $out"
-    echo "$out" | grep -q 'cgroup.procs "0" = ok' || fail "no move on v1: $out"
-    echo "pure v1: a vfork child and a move into each hierarchy"
+    # The move is the thread's, through tasks: no threadgroup rwsem.
+    echo "$out" | grep -q '/tasks "0" = ok' || fail "no move through tasks on v1: $out"
+    echo "$out" | grep -q 'cgroup.procs "0"' && fail "a cgroup.procs move on v1: $out"
+    echo "pure v1: a vfork child and a move (tasks) into each hierarchy"
     ;;
   v2)
     echo "$out" | grep -q "clone3 CLONE_VM|CLONE_VFORK|CLONE_INTO_CGROUP = child" || fail "not born in the group: $out"
-    echo "$out" | grep -q 'cgroup.procs' && fail "a process moved on pure v2: $(echo "$out" | grep cgroup.procs)"
+    echo "$out" | grep -qE 'cgroup.procs|/tasks' && fail "a process moved on pure v2: $(echo "$out" | grep -E 'cgroup.procs|/tasks')"
     echo "pure v2: born in the group, no cgroup.procs write at all"
     ;;
   hybrid)
     echo "$out" | grep -q "clone3 CLONE_VM|CLONE_VFORK|CLONE_INTO_CGROUP = child" || fail "not born in the unified group: $out"
-    echo "hybrid: born in the unified group; v1: $(echo "$out" | grep -c 'cgroup.procs "0"') move(s)"
+    echo "$out" | grep -q 'cgroup.procs "0"' && fail "a cgroup.procs move on hybrid: $out"
+    echo "hybrid: born in the unified group; v1: $(echo "$out" | grep -c '/tasks "0" = ok') move(s) through tasks"
     ;;
   esac
 }
