@@ -42,7 +42,9 @@
 # in `sleep 1`; BENCH_RUNS/40 runs, at least 5, no warmup), because the
 # first write to a cgroup.procs after a pause waits for an RCU grace period
 # (the writer of cgroup_threadgroup_rwsem, ~10-20 ms), which back-to-back
-# runs do not show and a one-off container start pays. Every row has the
+# runs do not show and a one-off container start pays (cgexec, row 4,
+# does; cgctl since 2026-12-03 joins v1 through `tasks`, which moves the
+# calling thread without that rwsem, and v2 by CLONE_INTO_CGROUP). Every row has the
 # same per-run --prepare (prep.sh, never timed): remove every group found
 # below this script's group but G (cgctl's leftovers, a row 5 group its
 # cgdelete did not remove), note how many, and in cold mode sleep 1 s
@@ -598,9 +600,10 @@ for k, what in (("cg", "cgctl adds (row 2 - row 1)"), ("cgw", "cgctl --wait adds
           " paired figure: %s"
           % (what, dw, dc, len(pr["base"]), pd["median"], pd["low"], pd["high"],
              "met" if pd["median"] <= 0.5 else "MISSED"))
-print("(cold has no target on this host: the issue's cold target, the same 0.5 ms, is for pure v2, where cgctl"
-      " can start the workload inside the group with clone3 CLONE_INTO_CGROUP; a move into a v1 hierarchy waits"
-      " for an RCU grace period after idle)")
+print("(cold is judged in the VM: the issue's cold target, the same 0.5 ms, is for pure v2, where clone3"
+      " CLONE_INTO_CGROUP starts the workload inside the group; on this hybrid host cgctl joins the v1 memory"
+      " hierarchy through tasks, which takes no threadgroup rwsem, so no RCU wait after idle either; row 4's"
+      " cgexec writes cgroup.procs and waits)")
 for mode in ("warm", "cold"):
     w = R[mode, "cg"]
     print("row 2 left a group behind after %d of %d %s runs%s" % (
