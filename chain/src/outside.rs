@@ -126,10 +126,9 @@ fn helper_sockets() -> Result<(OwnedFd, OwnedFd)> {
     })
 }
 
-/// The helper's stack (its lowest page a guard) and, in its top bytes, the
-/// word the kernel clears when this process execs.
+/// The helper's stack ([`crate::supervise::map_stack`]) and, in its top
+/// bytes, the word the kernel clears when this process execs.
 const SHARED_STACK: usize = 1 << 20;
-const PAGE: usize = 4096;
 
 /// What a helper started by [`start_after_exec`] needs once it may run;
 /// the fds are numbers in its own copy of the fd table.
@@ -148,23 +147,7 @@ fn start_after_exec<F: FnOnce(Pid) -> Result<()> + 'static>(
 ) -> Result<Helper> {
     use std::sync::atomic::AtomicU32;
     let begin = std::time::Instant::now();
-    // SAFETY: a fresh anonymous mapping; nothing else refers to it.
-    let base = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            SHARED_STACK,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-            -1,
-            0,
-        )
-    };
-    if base == libc::MAP_FAILED {
-        return Err(Error::sys("mmap", "the helper's stack", Errno::last()));
-    }
-    // SAFETY: the lowest page of our own mapping: an overflow faults there
-    // instead of running into whatever lies below.
-    unsafe { libc::mprotect(base, PAGE, libc::PROT_NONE) };
+    let base = crate::supervise::map_stack(SHARED_STACK, "the helper's stack")?;
     let top = base as usize + SHARED_STACK;
     // The gate lives in the mapping's top bytes, anonymous memory written
     // now (a futex on a page that is still the file's could change key).
@@ -196,11 +179,10 @@ fn start_after_exec<F: FnOnce(Pid) -> Result<()> + 'static>(
     };
     if child < 0 {
         let errno = Errno::last();
-        // SAFETY: no child shares these: they are ours again.
-        unsafe {
-            drop(Box::from_raw(start));
-            libc::munmap(base, SHARED_STACK);
-        }
+        // SAFETY: no child shares it: it is ours again.
+        drop(unsafe { Box::from_raw(start) });
+        // The mapping stays: the kernel's set_tid_address word points into
+        // it until this process execs or exits, which comes next.
         return Err(Error::sys("clone", "CLONE_VM (helper)", errno));
     }
     // The helper's end stays open in the helper's own fd table only.
@@ -219,11 +201,11 @@ fn start_after_exec<F: FnOnce(Pid) -> Result<()> + 'static>(
 
 /// The helper's first code, on its own stack, in memory it shares with the
 /// process that is about to exec. Until the gate opens it only reads the
-/// gate and makes two raw system calls: no allocation, no lock, nothing
-/// the other process could be using at the same time (an error would set
-/// errno, which lives in memory both share: prctl cannot fail here, and
-/// futex fails only once the gate has opened). Once the gate is 0 the
-/// other process has exec'd or exited: the memory is the helper's alone.
+/// gate and waits on it (futex): no allocation, no lock, nothing the other
+/// process could be using at the same time (an error would set errno,
+/// which lives in memory both share; futex fails only once the gate has
+/// opened). Once the gate is 0 the other process has exec'd or exited: the
+/// memory is the helper's alone, and helper_main runs as after a fork.
 extern "C" fn after_exec_entry<F: FnOnce(Pid) -> Result<()>>(
     arg: *mut libc::c_void,
 ) -> libc::c_int {
@@ -232,8 +214,6 @@ extern "C" fn after_exec_entry<F: FnOnce(Pid) -> Result<()>>(
     // SAFETY: `start` was boxed for this child and is not freed by the
     // parent; the gate is in the stack mapping, which stays mapped.
     unsafe {
-        // The helper must not outlive the chain it serves.
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong);
         let gate = &*(*start).gate;
         while gate.load(Ordering::SeqCst) != 0 {
             libc::syscall(

@@ -297,10 +297,9 @@ fn fork_then(
 mod vfork {
     use super::*;
 
-    /// The child's stack: its lowest page a guard. What the child runs is
-    /// one exec's preparation.
+    /// The child's stack ([`map_stack`]). What the child runs is one
+    /// exec's preparation.
     const STACK: usize = 256 * 1024;
-    const PAGE: usize = 4096;
 
     /// clone3 refused (old kernel, a group that cannot take the child):
     /// the error, and the child's work back for a fork.
@@ -318,25 +317,10 @@ mod vfork {
         cgroup: Option<BorrowedFd<'_>>,
         child: F,
     ) -> std::result::Result<Supervisor, Refused<F>> {
-        // SAFETY: a fresh anonymous mapping; nothing else refers to it.
-        let stack = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                STACK,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-                -1,
-                0,
-            )
+        let stack = match map_stack(STACK, "a child's stack") {
+            Ok(stack) => stack,
+            Err(e) => return Err(Refused(e, child)),
         };
-        if stack == libc::MAP_FAILED {
-            return Err(Refused(
-                Error::sys("mmap", "a child's stack", Errno::last()),
-                child,
-            ));
-        }
-        // SAFETY: the lowest page of our own mapping.
-        unsafe { libc::mprotect(stack, PAGE, libc::PROT_NONE) };
         let prepared = match Prepared::new() {
             Ok(p) => p,
             Err(e) => {
@@ -452,6 +436,40 @@ mod vfork {
         }
         ret
     }
+}
+
+/// A stack of `len` bytes for a child that shares this process's memory
+/// (helpers, vfork children): a fresh anonymous mapping whose lowest page
+/// is a guard, so that an overflow faults instead of running into whatever
+/// lies below. Returns its lowest address.
+pub(crate) fn map_stack(len: usize, what: &str) -> Result<*mut libc::c_void> {
+    const PAGE: usize = 4096;
+    // SAFETY: a fresh anonymous mapping; nothing else refers to it.
+    let base = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
+            -1,
+            0,
+        )
+    };
+    if base == libc::MAP_FAILED {
+        return Err(Error::sys("mmap", what, Errno::last()));
+    }
+    // SAFETY: the lowest page of the mapping just made.
+    if unsafe { libc::mprotect(base, PAGE, libc::PROT_NONE) } != 0 {
+        let errno = Errno::last();
+        // SAFETY: our mapping, unused.
+        unsafe { libc::munmap(base, len) };
+        return Err(Error::sys(
+            "mprotect",
+            format_args!("{what}'s guard page"),
+            errno,
+        ));
+    }
+    Ok(base)
 }
 
 /// struct clone_args up to `cgroup` (CLONE_ARGS_SIZE_VER2, 88 bytes).

@@ -1169,20 +1169,11 @@ fn a_closed_pipe_ends_the_workload_as_it_would_outside() {
     // under a shell: a PID 1 never dies of a signal raised in its own PID
     // namespace that it has no handler for, and the kernel's SIGPIPE is
     // such a signal.)
-    use std::io::Read;
     let root = rootfs();
     let yes = ["/bin/sh", "-c", "/usr/bin/yes; exit $?"];
     for form in FORMS {
-        let mut child = chain_as(form, &root, &[], &yes, &[])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let mut two = [0u8; 2];
-        let mut stdout = child.stdout.take().unwrap();
-        stdout.read_exact(&mut two).expect("read from yes");
-        assert_eq!(&two, b"y\n", "{form:?}");
-        drop(stdout);
+        // The reader reads two bytes and goes.
+        let child = spawn_reading(&mut chain_as(form, &root, &[], &yes, &[]), b"y\n", form);
         let out = wait_limited(child);
         assert_eq!(out.status, 128 + libc::SIGPIPE, "{form:?}: {out:?}");
         assert_eq!(out.stderr, "", "{form:?}");
@@ -1228,28 +1219,38 @@ fn a_stderr_reader_that_goes_mid_run_does_not_signal_the_workload() {
     // raises a SIGPIPE in the supervisor itself: that one is not the
     // caller's and must not reach the workload (a PID 1 without a handler
     // would be killed for it, 141 instead of 7).
-    use std::io::Read;
     let root = rootfs();
     let script = "trap '' USR1; echo ready; sleep 0.5; exit 7";
     for form in FORMS {
         let mut cmd = chain_as(form, &root, &[], &["/bin/sh", "-c", script], &[]);
         cmd.env("CHAIN_TRACE", "1");
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        let mut ready = [0u8; 6];
-        let mut stdout = child.stdout.take().unwrap();
-        stdout.read_exact(&mut ready).expect("read ready");
-        assert_eq!(&ready, b"ready\n", "{form:?}");
+        let mut child = spawn_reading(&mut cmd, b"ready\n", form);
         // What was traced so far stays unread in the pipe.
         drop(child.stderr.take());
         // SAFETY: kill of our own unreaped child.
-        unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+        let sent = unsafe { libc::kill(child.id() as i32, libc::SIGUSR1) };
+        assert_eq!(sent, 0, "{form:?}: kill SIGUSR1");
         let out = wait_limited(child);
         assert_eq!(out.status, 7, "{form:?}: {out:?}");
     }
+}
+
+/// Spawns `cmd` with stdout and stderr piped, reads exactly `first` from
+/// its stdout (failing if that is not what comes), and closes its stdout.
+fn spawn_reading(cmd: &mut Command, first: &[u8], form: Form) -> std::process::Child {
+    use std::io::Read;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut got = vec![0u8; first.len()];
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    stdout
+        .read_exact(&mut got)
+        .expect("read the workload's first bytes");
+    assert_eq!(got, first, "{form:?}");
+    child
 }
 
 /// The write end of a pipe whose read end is closed.
