@@ -261,6 +261,7 @@ fn wait_mode(group: &Group, program: Program, opts: &RunOptions) -> Result<Infal
             return Err(e);
         }
     };
+    group.sweep_stale();
     let status = supervisor.wait();
     let oom = lifecycle::oom_kills(group).unwrap_or(0) > ooms_before;
     if oom {

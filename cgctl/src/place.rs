@@ -86,12 +86,17 @@ fn processes(dir: &Path) -> Result<Vec<i32>> {
         .collect())
 }
 
-fn mkdir(dir: &Path) -> Result<bool> {
+/// Creates `dir` in `base`; false when it exists. A missing `base` is
+/// found here, by the mkdir's ENOENT, rather than by a stat before it.
+fn mkdir(dir: &Path, base: &Path) -> Result<bool> {
     match sys("mkdir", dir.display(), || {
         std::fs::create_dir(dir).map_err(io_errno)
     }) {
         Ok(()) => Ok(true),
         Err(e) if e.errno == Some(Errno::EEXIST) => Ok(false),
+        Err(e) if e.errno == Some(Errno::ENOENT) => {
+            Err(Error::sys("open", base.display(), Errno::ENOENT).with_hint("no such cgroup"))
+        }
         Err(e) => Err(e.with_hint_for(|errno| {
             matches!(errno, Errno::EACCES | Errno::EPERM | Errno::EROFS).then(|| {
                 format!(
@@ -150,7 +155,7 @@ fn prepare_v2(
         if ours {
             // No internal processes: this process moves to a leaf of its own.
             let dir = target.join("cgctl-leaf");
-            mkdir(&dir)?;
+            mkdir(&dir, &target)?;
             chain::file::write(&dir.join("cgroup.procs"), b"0")?;
             trace::note(format_args!(
                 "moved to {} so that {} can give controllers to children",
@@ -261,11 +266,6 @@ pub fn create(
                     ))
                 })?,
             };
-            if !base.is_dir() {
-                return Err(
-                    Error::sys("open", base.display(), Errno::ENOENT).with_hint("no such cgroup")
-                );
-            }
             let (base, leaf, enabled) = if h.controllers.is_empty() && layout.mode == Mode::V2 {
                 prepare_v2(&base, v2_controllers, &h.mount_point, parent.is_some())?
             } else {
@@ -275,13 +275,8 @@ pub fn create(
                 group.leaf = leaf;
                 group.enabled = enabled;
             }
-            // An anonymous run (the name is cgctl-OWNPID) first removes
-            // what killed anonymous runs left here (stale.rs).
-            if crate::stale::anonymous_pid(name) == Some(std::process::id() as i32) {
-                crate::stale::sweep(&base);
-            }
             let dir = base.join(name);
-            let created = mkdir(&dir)?;
+            let created = mkdir(&dir, &base)?;
             if h.controllers.iter().any(|c| c == "cpuset") {
                 fill_cpuset(&dir)?;
             }
@@ -319,6 +314,19 @@ impl Group {
             .iter()
             .find(|p| p.controllers.iter().any(|c| c == controller))
             .or_else(|| self.dirs.iter().find(|p| p.controllers.is_empty()))
+    }
+
+    /// An anonymous run's (the name is cgctl-OWNPID) removal of what killed
+    /// anonymous runs left next to its group (stale.rs), in every
+    /// hierarchy. The supervisor does it while the workload runs: the
+    /// listing is off the start's critical path.
+    pub fn sweep_stale(&self) {
+        if crate::stale::anonymous_pid(&self.name) != Some(std::process::id() as i32) {
+            return;
+        }
+        for base in self.dirs.iter().filter_map(|p| p.dir.parent()) {
+            crate::stale::sweep(base);
+        }
     }
 
     /// The cgroup2 directory (pure v2, or the unified tree).

@@ -8,7 +8,8 @@
 //! - The child gets a parent-death signal, then checks through a pidfd of
 //!   the parent taken before the fork that the parent did not die in
 //!   between (a `getppid` check cannot see it: in a new PID namespace the
-//!   parent is always 0).
+//!   parent is always 0). A [`spawn_supervised`] child shares its parent's
+//!   PID namespace, so there `getppid` is the check (one syscall, no fd).
 //! - When the child stops (Ctrl-Z), the supervisor stops itself, so the
 //!   shell sees the job stop; the SIGCONT that resumes it is forwarded.
 //! - It reaps every child it has (helpers, re-parented orphans) and returns
@@ -86,7 +87,9 @@ pub enum Forked {
 pub struct Supervisor {
     pub child: Pid,
     /// When set, the child is PID 1 of a new PID namespace and gets the
-    /// default action of terminating signals it does not handle.
+    /// default action of terminating signals it does not handle. Not for a
+    /// [`spawn_supervised`] child: no /proc is opened for it, and the
+    /// emulation never kills on a guess.
     pub pid1: bool,
     /// The /proc of the supervisor's PID namespace, opened before the fork so
     /// that a proc the child mounts over /proc cannot hide the child.
@@ -109,7 +112,7 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
 /// processes) leaves nothing changed, so the caller may fall back to
 /// [`fork_supervised`] and a move.
 pub fn fork_supervised_into(deathsig: i32, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked> {
-    let prepared = Prepared::new()?;
+    let prepared = Prepared::new(ParentCheck::Pidfd, true)?;
     // SAFETY: the tools are single-threaded, so the child may run any code.
     let begin = std::time::Instant::now();
     let result = match cgroup {
@@ -149,22 +152,47 @@ pub fn fork_supervised_into(deathsig: i32, cgroup: Option<BorrowedFd<'_>>) -> Re
 /// checks its parent with.
 struct Prepared {
     me: Pid,
-    parent_pidfd: Option<OwnedFd>,
+    parent: Parent,
     proc_root: Option<OwnedFd>,
     old_mask: libc::sigset_t,
     old_chld: libc::sighandler_t,
 }
 
+/// How the child tells that its parent died before PR_SET_PDEATHSIG took
+/// hold.
+#[derive(Clone, Copy)]
+enum ParentCheck {
+    /// A pidfd of the parent (works across a new PID namespace).
+    Pidfd,
+    /// getppid() is no longer the parent's pid (the same PID namespace).
+    Ppid,
+}
+
+enum Parent {
+    /// None: no pidfd_open (before Linux 5.3), no check.
+    Pidfd(Option<OwnedFd>),
+    Ppid,
+}
+
 impl Prepared {
-    fn new() -> Result<Prepared> {
+    /// `with_proc`: open this namespace's /proc for a PID 1's signal
+    /// emulation ([`Supervisor::pid1`]).
+    fn new(check: ParentCheck, with_proc: bool) -> Result<Prepared> {
         let me = nix::unistd::getpid();
-        let parent_pidfd = pidfd_open(me)?;
-        let proc_root = open(
-            "/proc",
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .ok();
+        let parent = match check {
+            ParentCheck::Pidfd => Parent::Pidfd(pidfd_open(me)?),
+            ParentCheck::Ppid => Parent::Ppid,
+        };
+        let proc_root = if with_proc {
+            open(
+                "/proc",
+                OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                Mode::empty(),
+            )
+            .ok()
+        } else {
+            None
+        };
         // Block first: a signal that arrives between the fork and the wait is then
         // queued for forwarding instead of killing or missing the supervisor.
         let set = supervised_set();
@@ -191,7 +219,7 @@ impl Prepared {
         };
         Ok(Prepared {
             me,
-            parent_pidfd,
+            parent,
             proc_root,
             old_mask,
             old_chld,
@@ -217,7 +245,7 @@ impl Prepared {
     /// closes with it).
     fn in_child(self, deathsig: i32) -> Result<()> {
         self.child_steps(deathsig)
-        // (parent_pidfd and proc_root close here, in the child's fd table.)
+        // (the pidfd and proc_root close here, in the child's fd table.)
     }
 
     /// The child's first steps, on state it may only borrow (a vfork
@@ -231,8 +259,14 @@ impl Prepared {
                 .map(drop)
         })?;
         // The supervisor may have died before PR_SET_PDEATHSIG took hold;
-        // its pidfd turns readable when it has exited.
-        if self.parent_pidfd.as_ref().is_some_and(process_exited) {
+        // its pidfd turns readable when it has exited, and its child is
+        // re-parented (another getppid).
+        let parent_died = match &self.parent {
+            Parent::Pidfd(fd) => fd.as_ref().is_some_and(process_exited),
+            // SAFETY: getppid cannot fail.
+            Parent::Ppid => (unsafe { libc::getppid() }) != self.me.as_raw(),
+        };
+        if parent_died {
             trace::note(format_args!(
                 "supervisor {} died before the child armed its death signal",
                 self.me
@@ -321,7 +355,9 @@ mod vfork {
             Ok(stack) => stack,
             Err(e) => return Err(Refused(e, child)),
         };
-        let prepared = match Prepared::new() {
+        // The child stays in this PID namespace: getppid tells whether
+        // this process died. No /proc: this supervisor is not a PID 1's.
+        let prepared = match Prepared::new(ParentCheck::Ppid, false) {
             Ok(p) => p,
             Err(e) => {
                 // SAFETY: our mapping, unused.
