@@ -22,9 +22,11 @@
 //!   close inherited fds).
 //! - [`inherited`]: inherited fds that lead out of a new root (directories,
 //!   namespaces, pidfds), closed by pivot and nsenter-rs.
+//! - [`arena`]: the tools' allocator (a bump arena, musl's malloc behind).
 //! - [`cgroup`]: where the cgroup hierarchies are (v2, v1, hybrid) and where
 //!   a process is in each (cgctl, nsenter-rs --join-cgroup).
 
+pub mod arena;
 pub mod carry;
 pub mod cgroup;
 pub mod cli;

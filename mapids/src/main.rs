@@ -72,6 +72,11 @@ not found; otherwise PROGRAM's status (mapids does not wait for it).
 "
 );
 
+/// The bump arena (chain::arena): a tool allocates for well under a
+/// millisecond, then execs.
+#[global_allocator]
+static ALLOC: chain::arena::Arena = chain::arena::Arena;
+
 fn main() {
     cli::tool(
         PROG,

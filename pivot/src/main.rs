@@ -91,6 +91,11 @@ not found; otherwise PROGRAM's exit status (pivot does not fork).
 "
 );
 
+/// The bump arena (chain::arena): a tool allocates for well under a
+/// millisecond, then execs.
+#[global_allocator]
+static ALLOC: chain::arena::Arena = chain::arena::Arena;
+
 fn main() {
     cli::tool(
         PROG,

@@ -81,6 +81,11 @@ PROGRAM not found; otherwise PROGRAM's status.
 "
 );
 
+/// The bump arena (chain::arena): a tool allocates for well under a
+/// millisecond, then execs.
+#[global_allocator]
+static ALLOC: chain::arena::Arena = chain::arena::Arena;
+
 fn main() {
     cli::tool(
         PROG,
