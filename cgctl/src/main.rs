@@ -236,6 +236,7 @@ fn spawn_into(group: &Group, program: Program) -> Result<chain::supervise::Super
     chain::supervise::spawn_supervised(
         libc::SIGKILL,
         unified.as_ref().map(|d| d.as_fd()),
+        chain::supervise::ChildPidNs::Own,
         |inside| {
             let joined = if inside {
                 group.join_v1()

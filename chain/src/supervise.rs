@@ -8,8 +8,8 @@
 //! - The child gets a parent-death signal, then checks through a pidfd of
 //!   the parent taken before the fork that the parent did not die in
 //!   between (a `getppid` check cannot see it: in a new PID namespace the
-//!   parent is always 0). A [`spawn_supervised`] child shares its parent's
-//!   PID namespace, so there `getppid` is the check (one syscall, no fd).
+//!   parent is always 0). A [`spawn_supervised`] child that stays in its
+//!   parent's PID namespace is checked with `getppid` (one syscall, no fd).
 //! - When the child stops (Ctrl-Z), the supervisor stops itself, so the
 //!   shell sees the job stop; the SIGCONT that resumes it is forwarded.
 //! - It reaps every child it has (helpers, re-parented orphans) and returns
@@ -87,9 +87,9 @@ pub enum Forked {
 pub struct Supervisor {
     pub child: Pid,
     /// When set, the child is PID 1 of a new PID namespace and gets the
-    /// default action of terminating signals it does not handle. Not for a
-    /// [`spawn_supervised`] child: no /proc is opened for it, and the
-    /// emulation never kills on a guess.
+    /// default action of terminating signals it does not handle. Without
+    /// /proc (a [`spawn_supervised`] child not spawned as a PID 1 opens
+    /// none) the emulation never kills on a guess.
     pub pid1: bool,
     /// The /proc of the supervisor's PID namespace, opened before the fork so
     /// that a proc the child mounts over /proc cannot hide the child.
@@ -290,13 +290,19 @@ impl Prepared {
 /// teardown, 0.15-0.2 ms of the chain's critical path here). Otherwise,
 /// or when clone3 is refused, [`fork_supervised_into`] and then
 /// [`fork_supervised`].
+///
+/// `pid_ns`: where the child's PID lives ([`ChildPidNs`]). A time
+/// namespace unshared or joined for children makes the kernel refuse
+/// CLONE_VM (the vDSO's clock page belongs to the memory map): such a
+/// caller forks instead.
 pub fn spawn_supervised(
     deathsig: i32,
     cgroup: Option<BorrowedFd<'_>>,
+    pid_ns: ChildPidNs,
     child: impl FnOnce(bool) -> Error,
 ) -> Result<Supervisor> {
     #[cfg(target_arch = "x86_64")]
-    let result = match vfork::spawn(deathsig, cgroup, child) {
+    let result = match vfork::spawn(deathsig, cgroup, pid_ns, child) {
         Ok(supervisor) => Ok(supervisor),
         Err(vfork::Refused(e, back)) => {
             trace::note(format_args!("{e}: forking instead"));
@@ -305,7 +311,25 @@ pub fn spawn_supervised(
     };
     #[cfg(not(target_arch = "x86_64"))]
     let result = fork_then(deathsig, cgroup, child);
-    result
+    result.map(|mut supervisor| {
+        supervisor.pid1 = pid_ns == ChildPidNs::NewPid1;
+        supervisor
+    })
+}
+
+/// Where a [`spawn_supervised`] child's PID lives: it decides how the
+/// child checks that its parent is alive, and whether the supervisor acts
+/// for a PID 1.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ChildPidNs {
+    /// The parent's PID namespace (cgctl): getppid is the check.
+    Own,
+    /// One the parent joined for its children (nsenter-rs -p): getppid
+    /// is 0 there, so a pidfd of the parent is the check.
+    Joined,
+    /// One the parent unshared, the child its PID 1 (unshare-rs -p): a
+    /// pidfd, /proc opened for the signal emulation, [`Supervisor::pid1`].
+    NewPid1,
 }
 
 fn fork_then(
@@ -349,15 +373,19 @@ mod vfork {
     pub fn spawn<F: FnOnce(bool) -> Error>(
         deathsig: i32,
         cgroup: Option<BorrowedFd<'_>>,
+        pid_ns: ChildPidNs,
         child: F,
     ) -> std::result::Result<Supervisor, Refused<F>> {
         let stack = match map_stack(STACK, "a child's stack") {
             Ok(stack) => stack,
             Err(e) => return Err(Refused(e, child)),
         };
-        // The child stays in this PID namespace: getppid tells whether
-        // this process died. No /proc: this supervisor is not a PID 1's.
-        let prepared = match Prepared::new(ParentCheck::Ppid, false) {
+        let prepared = match match pid_ns {
+            // getppid tells whether this process died; no PID 1 to act for.
+            ChildPidNs::Own => Prepared::new(ParentCheck::Ppid, false),
+            ChildPidNs::Joined => Prepared::new(ParentCheck::Pidfd, false),
+            ChildPidNs::NewPid1 => Prepared::new(ParentCheck::Pidfd, true),
+        } {
             Ok(p) => p,
             Err(e) => {
                 // SAFETY: our mapping, unused.

@@ -10,7 +10,7 @@ mod report;
 use chain::cli;
 use chain::exec::{self, Program};
 use chain::ns::{Kind, flag_names};
-use chain::supervise::{Forked, fork_supervised};
+use chain::supervise::{ChildPidNs, Forked, fork_supervised};
 use chain::{Result, outside, sys, trace};
 use nix::mount::{MsFlags, mount};
 use nix::unistd::getpid;
@@ -204,14 +204,19 @@ fn run(opts: Options) -> Result<Infallible> {
                 "asked to"
             }
         ));
-        // When namespaces are persisted, the child waits at this gate until
-        // the files are bound, so the workload can rely on them.
-        let gate = persister.is_some().then(gate::Gate::new).transpose()?;
         // Opened before the fork: the child may mount a new proc over /proc.
         let ns_dir = info_fd
             .as_ref()
             .map(|_| report::NsDir::open())
             .transpose()?;
+        // The common case: a child that only mounts proc (if asked) and
+        // execs, spawned without a copy of this process's memory.
+        if persister.is_none() && !opts.init && !opts.has(Kind::Time) {
+            return spawn_workload(&opts, program, pid_file, info_fd, ns_dir);
+        }
+        // When namespaces are persisted, the child waits at this gate until
+        // the files are bound, so the workload can rely on them.
+        let gate = persister.is_some().then(gate::Gate::new).transpose()?;
         match fork_supervised(opts.kill_child)? {
             Forked::Parent(mut supervisor) => {
                 supervisor.pid1 = opts.has(Kind::Pid);
@@ -261,6 +266,47 @@ fn run(opts: Options) -> Result<Infallible> {
         return run_init(program);
     }
     Err(program.exec())
+}
+
+/// The forking case without a gate, an init or a time namespace: the child
+/// is chain::supervise::spawn_supervised's clone, which borrows this
+/// process's memory until its exec (no page-table copy, nothing to tear
+/// down at the exec). Why not always: with persisted namespaces the child
+/// waits at a gate while this process binds them, and a borrowing child's
+/// parent cannot run until the exec; --init never execs; and the kernel
+/// refuses CLONE_VM when a time namespace waits for the children (the
+/// vDSO's clock page belongs to the memory map). The pid file and the info
+/// JSON are written once the workload runs, as after a fork without a gate.
+fn spawn_workload(
+    opts: &Options,
+    program: Program,
+    pid_file: Option<std::os::fd::OwnedFd>,
+    info_fd: Option<std::os::fd::OwnedFd>,
+    ns_dir: Option<report::NsDir>,
+) -> Result<Infallible> {
+    let pid_ns = if opts.has(Kind::Pid) {
+        ChildPidNs::NewPid1
+    } else {
+        ChildPidNs::Own
+    };
+    let supervisor = chain::supervise::spawn_supervised(opts.kill_child, None, pid_ns, |_| {
+        // proc shows the PID namespace of the process that mounts it:
+        // only the child, already inside the new namespace, can mount
+        // the right one.
+        if let Some(dir) = &opts.mount_proc
+            && let Err(e) = mount_proc(dir, opts.propagation)
+        {
+            return e;
+        }
+        program.exec()
+    })?;
+    let child = supervisor.child;
+    if let Err(e) = persist_and_report(None, pid_file, info_fd, child, ns_dir.as_ref()) {
+        let _ = chain::supervise::send(child, libc::SIGKILL);
+        supervisor.wait();
+        return Err(e);
+    }
+    cli::exit(supervisor.wait())
 }
 
 /// Binds the persisted namespaces (from the helper outside), then writes
