@@ -495,6 +495,20 @@ mod tests {
     }
 
     #[test]
+    fn strict_takes_dockers_profile_and_still_catches_a_typo() {
+        use crate::filter::{Filter, NewerThan};
+        // Docker's big group names recv, send and riscv_hwprobe, which no
+        // x86 ABI has: real calls elsewhere, not typos.
+        let p = evaluated(&[], (6, 1));
+        assert!(Filter::resolve(&p, true, NewerThan::Profile).is_ok());
+        let mut typo = p.clone();
+        typo.syscalls.push(allow(&["recvfromm"]).0);
+        let err = Filter::resolve(&typo, true, NewerThan::Profile).unwrap_err();
+        assert_eq!(err, "--strict: no architecture of the filter has recvfromm");
+        assert!(Filter::resolve(&typo, false, NewerThan::Profile).is_ok());
+    }
+
+    #[test]
     fn json_round_trips() {
         let p = docker_default();
         assert_eq!(parse(p.to_json().to_string().as_bytes()), Ok(p));

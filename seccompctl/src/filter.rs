@@ -110,7 +110,9 @@ fn entry_rules(args: &[Arg], action: Action) -> Vec<Rule> {
 
 impl Filter {
     /// Resolves an evaluated profile. `strict`: a name that no architecture
-    /// of the profile knows is an error instead of a skipped name.
+    /// of the profile knows is an error instead of a skipped name (unless
+    /// it is a call of another architecture only, which real profiles
+    /// list: those are skipped either way).
     /// `newer_than`: where ENOSYS for newer calls starts.
     #[cfg_attr(not(test), allow(dead_code))]
     pub fn resolve(
@@ -198,7 +200,8 @@ impl Filter {
                         conditional.extend(rules.iter().map(|r| (a, nr, r.clone())));
                     }
                 }
-                if !known && !arches.is_empty() && strict {
+                // A name of another architecture only is no typo.
+                if !known && !arches.is_empty() && strict && !syscalls::on_other_arches_only(name) {
                     unknown_everywhere.push(name.to_string());
                 }
             }

@@ -70,6 +70,8 @@ Filter:
                           aN&MASK==VALUE; VALUE is 64-bit (0x.., -1 ...).
                           Command-line rules come before the profile's.
       --strict            a name no architecture has is an error, not skipped
+                          (calls of non-x86 architectures only, like recv,
+                          are still skipped)
       --unconfined        no filter (only the capability and privilege steps)
       --bpf FILE          load a program --dump-raw wrote, as it is (no
                           profile to read and compile at every start)

@@ -450,6 +450,12 @@ fn bad_input_is_125_one_line_and_runs_nothing() {
             vec!["instructions", "at most 4096"],
         ),
         (
+            // Only the typo: the other architectures' calls Docker's
+            // profile lists (recv, send) are no error under --strict.
+            vec!["--strict", "--default", "--allow", "recvfromm"],
+            vec!["--strict: no architecture of the filter has recvfromm"],
+        ),
+        (
             vec!["--cap-drop", "CAP_BOGUS"],
             vec!["--cap-drop", "unknown capability 'CAP_BOGUS'"],
         ),
@@ -527,6 +533,24 @@ fn bad_input_is_125_one_line_and_runs_nothing() {
         out.stderr.trim(),
         "seccompctl: exec /no/such/program: No such file or directory"
     );
+}
+
+/// --strict catches misspelt names, and real profiles list calls of other
+/// architectures (recv, send, swapcontext, ...): Docker's default and
+/// podman's profile both load with it.
+#[test]
+fn strict_loads_the_real_profiles() {
+    let out = seccompctl(&["--strict", "--default", "--", "/bin/true"]);
+    assert_eq!(out.status, 0, "--strict --default: {out:?}");
+    const PODMAN: &str = "/usr/share/containers/seccomp.json";
+    if !Path::new(PODMAN).exists() {
+        e2e::skip(&format!(
+            "{PODMAN} is missing (golang-github-containers-common)"
+        ));
+        return;
+    }
+    let out = seccompctl(&["--strict", "--profile", PODMAN, "--", "/bin/true"]);
+    assert_eq!(out.status, 0, "--strict --profile {PODMAN}: {out:?}");
 }
 
 fn cap_last_cap() -> u32 {

@@ -82,6 +82,30 @@ pub fn number(arch: &Arch, name: &str) -> Option<u32> {
         .map(|i| table[i].1)
 }
 
+/// Linux system calls that exist only on architectures other than the
+/// three x86 ABIs (arm, powerpc, s390, mips, riscv, alpha, ...), sorted.
+/// Real profiles list them (Docker's default has recv, send and
+/// riscv_hwprobe in its big group; podman's has pciconfig_*, swapcontext,
+/// syscall and timerfd too), so `--strict`, which is there to catch a
+/// misspelt name, skips them like the non-strict mode does. The names are
+/// those of libseccomp 2.5.4's table (Debian 12's seccomp-syscalls.h)
+/// that the x86 tables here lack, and riscv_hwprobe (Linux 6.4).
+#[rustfmt::skip]
+pub const OTHER_ARCHES_ONLY: &[&str] = &[
+    "arm_fadvise64_64", "arm_sync_file_range", "breakpoint", "cachectl", "cacheflush",
+    "get_tls", "multiplexer", "pciconfig_iobase", "pciconfig_read", "pciconfig_write", "recv",
+    "riscv_flush_icache", "riscv_hwprobe", "rtas", "s390_guarded_storage", "s390_pci_mmio_read",
+    "s390_pci_mmio_write", "s390_runtime_instr", "s390_sthyi", "send", "set_tls", "spu_create",
+    "spu_run", "subpage_prot", "swapcontext", "switch_endian", "sync_file_range2",
+    "sys_debug_setcontext", "syscall", "sysmips", "timerfd", "usr26", "usr32",
+];
+
+/// Whether `name` is a system call of another architecture only
+/// ([`OTHER_ARCHES_ONLY`]).
+pub fn on_other_arches_only(name: &str) -> bool {
+    OTHER_ARCHES_ONLY.binary_search(&name).is_ok()
+}
+
 /// The numbers of `name` on every ABI at once, in the order of
 /// [`ABI_ORDER`] (u32::MAX where the ABI lacks it): one search per name of
 /// a profile instead of one per name and ABI.
@@ -148,6 +172,18 @@ mod tests {
             }
         }
         assert_eq!(numbers("no_such_call"), None);
+    }
+
+    #[test]
+    fn the_other_architectures_names_are_sorted_and_not_x86s() {
+        for pair in OTHER_ARCHES_ONLY.windows(2) {
+            assert!(pair[0] < pair[1], "{} before {}", pair[0], pair[1]);
+        }
+        for name in OTHER_ARCHES_ONLY {
+            assert_eq!(numbers(name), None, "{name} is an x86 call");
+            assert!(on_other_arches_only(name));
+        }
+        assert!(!on_other_arches_only("recvfrom") && !on_other_arches_only("recvv"));
     }
 
     use super::*;
