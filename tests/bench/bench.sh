@@ -32,7 +32,7 @@
 #                                       ROOTFS (read-only) and crun's default
 #                                       namespaces (printed with the table)
 #                 floor ROOTFS /bin/true
-#                                       tests/bench/floor.c (gcc -O2 -static):
+#                                       tests/bench/floor.c (musl-gcc -static):
 #                                       the kernel work of our chain in one
 #                                       process: the 5 namespaces, fork, bind
 #                                       ROOTFS, proc, ro sysfs, tmpfs /dev + 6
@@ -122,7 +122,7 @@
 #   exec busybox true:
 #                 cgstep STEPS -- busybox true
 #                                       the floor: a static C program written
-#                                       and built by this script ($CC -O2
+#                                       and built by this script (musl-gcc
 #                                       -static), all steps in one process;
 #                                       the target is measured against it
 #                 busybox sh -c 'STEPS && exec "$@"' sh busybox true
@@ -465,14 +465,16 @@ ROOTFS_TRUE=$(readlink -f -- "$ROOTFS/bin/true")
 ROOTFS_TRUE_KIND=$(elf_kind "$ROOTFS_TRUE")
 ROOTFS_LABEL+="; its /bin/true is ${ROOTFS_TRUE#"$ROOTFS"} ($ROOTFS_TRUE_KIND)"
 
-# The floor: tests/bench/floor.c, static, so its own exec is as cheap as can be.
+# The floor: tests/bench/floor.c, static and built with musl (lib.sh's
+# floor_cc: a static glibc program's start costs ~0.4 ms more per exec in a
+# VM), so its own exec is as cheap as can be.
 FLOOR=
 if find_tool CC gcc gcc; then
     [[ -f /usr/lib/x86_64-linux-gnu/libc.a ]] || apt_install libc6-dev || true
-    if "$CC" -O2 -static -o "$TMP/floor" "$SCRIPT_DIR/floor.c" 2>"$TMP/cc.err"; then
+    if floor_cc "$TMP/floor" "$SCRIPT_DIR/floor.c"; then
         FLOOR=$TMP/floor
     else
-        skip floor.c "$CC -O2 -static $SCRIPT_DIR/floor.c failed: $(tr '\n' ' ' <"$TMP/cc.err" | cut -c1-200)"
+        skip floor.c "$CC -O2 -static $SCRIPT_DIR/floor.c failed: $(tr '\n' ' ' <"$TMP/floor-cc.err" | cut -c1-200)"
     fi
 else
     skip floor.c "no C compiler: $WHY"
@@ -700,10 +702,10 @@ int main(int argc, char **argv)
     return 127;
 }
 EOF
-        if "$CC" -O2 -static -o "$TMP/cgstep" "$TMP/cgstep.c" 2>"$TMP/cc.err"; then
+        if floor_cc "$TMP/cgstep" "$TMP/cgstep.c"; then
             CG_STEP=$TMP/cgstep
         else
-            skip cgstep "$CC -O2 -static cgstep.c (the cgroup floor) failed: $(tr '\n' ' ' <"$TMP/cc.err" | cut -c1-200)"
+            skip cgstep "$CC -O2 -static cgstep.c (the cgroup floor) failed: $(tr '\n' ' ' <"$TMP/floor-cc.err" | cut -c1-200)"
         fi
     fi
     # RUN_IN (crun, above) hides /sys/fs/cgroup/unified. Each row of this
@@ -956,7 +958,7 @@ HF_VERSION=$("$HYPERFINE" --version 2>/dev/null | head -n1 || true)
 UL_VERSION=$([[ -n $UTIL_UNSHARE ]] && "$UTIL_UNSHARE" --version 2>/dev/null | head -n1 || true)
 BW_VERSION=$([[ -n $BWRAP ]] && "$BWRAP" --version 2>/dev/null | head -n1 || true)
 CR_VERSION=$([[ -n $CRUN ]] && "$CRUN" --version 2>/dev/null | head -n1 || true)
-CC_VERSION=$([[ -n $FLOOR ]] && "$CC" --version 2>/dev/null | head -n1 || true)
+CC_VERSION=$([[ -n $FLOOR ]] && echo "$FLOOR_CC_USED" || true)
 NS_VERSION=$([[ -n $NSENTER ]] && "$NSENTER" --version 2>/dev/null | head -n1 || true)
 
 HF_VERSION=$HF_VERSION UL_VERSION=$UL_VERSION BW_VERSION=$BW_VERSION \
@@ -972,7 +974,7 @@ CGCTL=$CGCTL CGEXEC=$CGEXEC CGCREATE=$CGCREATE CGSET=$CGSET CG_LIBCGROUP_VERSION
 CG_SET_P=$CG_SET_P CG_SET_J=$CG_SET_J CG_SET_C=$CG_SET_C CG_SKIP=$CG_SKIP CG_NOTE=$CG_NOTE \
 CG_PREFIX="${CG_PREFIX[*]}" CG_SH_LABEL=$CG_SH_LABEL CG_FLOOR_J=$CG_FLOOR_J CG_FLOOR_C=$CG_FLOOR_C \
 CG_LIBCGROUP_SH=$CG_LIBCGROUP_SH CG_J=$CG_J CG_C=$CG_C CG_L=$CG_L CG_F=$CG_F CG_S=$CG_S CG_PATH_J=$CG_PATH_J \
-CC_NAME=${CC:-cc} CG_STEP=$CG_STEP CG_STEP_J="${CG_OPS_J[*]}" CG_STEP_C="${CG_OPS_C[*]}" \
+CC_NAME="${FLOOR_CC_USED:-${CC:-cc}}" CG_STEP=$CG_STEP CG_STEP_J="${CG_OPS_J[*]}" CG_STEP_C="${CG_OPS_C[*]}" \
 CG_COLD="${CG_COLD[*]}" CG_WARM="${CG_WARM[*]}" \
 CG_DIRS="$( (( ${#CG_NAMES[@]} )) && cg_group_dirs | grep -F -- "/$CG_J" )" \
 EXEC_SET=$EX_SET EX_SKIP=$EX_SKIP EX_PID=$EX_PID EX_SUP=$EX_SUP EX_JOINED=$EX_JOINED \
@@ -1045,7 +1047,7 @@ print("rootfs:     %s" % env["ROOTFS_LABEL"])
 if env["CRUN"]:
     print("crun:       %s (%s), %s" % (env["CRUN"], env["CR_VERSION"], env["CRUN_NOTE"]))
 if env["FLOOR"]:
-    print("floor.c:    %s, built with %s -O2 -static" % (env["FLOOR_C"], env["CC_VERSION"] or "cc"))
+    print("floor.c:    %s, built with %s" % (env["FLOOR_C"], env["CC_VERSION"] or "cc"))
 if EX in ours:
     print("nsenter-rs: %s" % env["NSENTER_RS"])
     if env["NSENTER"]:
@@ -1084,7 +1086,7 @@ if cg_measured:
           " unified tree only); `cgexec -g pids:%s` only moves into the pids group, so cgctl does more"
           " work in that ratio; the floors do exactly cgctl's writes" % env["CG_PATH_J"])
     if env["CG_STEP"]:
-        print("cgroup floor: cgstep (a static C program built from this script, %s -O2 -static): in one"
+        print("cgroup floor: cgstep (a static C program built from this script, %s): in one"
               " process, exactly the mkdirs and writes cgctl -v showed, then exec; join: %s; create+join: %s"
               % (env["CC_NAME"], env["CG_STEP_J"].replace(env["CG_J"], "G"),
                  env["CG_STEP_C"].replace(env["CG_F"], "NEW")))

@@ -29,7 +29,7 @@
 #                 default filters is compared with the binding's (identical
 #                 is printed), so both peers compile the same program.
 #
-# 1. Per-syscall cost. tests/bench/sysloop.c (gcc -O2 -static) loads one of
+# 1. Per-syscall cost. tests/bench/sysloop.c (musl-gcc -static) loads one of
 #    the BPF files with seccomp(2) SECCOMP_SET_MODE_FILTER + SPEC_ALLOW after
 #    PR_SET_NO_NEW_PRIVS (the same loader for every condition, so only the
 #    program differs), makes N/20 warm-up calls, then times N raw syscall(2)
@@ -240,9 +240,11 @@ BB=${BUSYBOX:-/bin/busybox}
 [[ -x $BB ]] || die "no static busybox at $BB (apt-get install busybox-static)"
 T=("$BB" true)
 
-# sysloop: the loader, the loop, the exec wrapper (static, no libseccomp).
-"$CC" -O2 -static -o "$TMP/sysloop" "$SCRIPT_DIR/sysloop.c" 2>"$TMP/cc.err" \
-    || die "$CC -O2 -static sysloop.c failed: $(one_line "$TMP/cc.err" 200)"
+# sysloop: the loader, the loop, the exec wrapper (static, no libseccomp;
+# built with musl, lib.sh's floor_cc: as a wrapper its exec is in rows, and
+# a static glibc start costs ~0.4 ms more per exec in a VM).
+floor_cc "$TMP/sysloop" "$SCRIPT_DIR/sysloop.c" \
+    || die "sysloop.c cannot be built: $(one_line "$TMP/floor-cc.err" 200)"
 SYSLOOP=$TMP/sysloop
 
 # sclo: libseccomp's compile + load (static if libseccomp.a is there).
@@ -824,7 +826,7 @@ done
 echo "seccompctl: $SECCOMPCTL ($("$SECCOMPCTL" -V 2>/dev/null | head -n1)); profile: $PODMAN_PROFILE ($(dpkg-query -W -f 'golang-github-containers-common ${Version}' golang-github-containers-common 2>/dev/null || echo '?')), caps LIST = $CAPS (default_capabilities of $CONTAINERS_CONF)"
 echo "OCI.json: seccompctl --print-profile: $(python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); print("%d rules, %d names, architectures %s, default %s/%s" % (len(p["syscalls"]), sum(len(s.get("names") or []) for s in p["syscalls"]), ",".join(p.get("architectures") or []), p["defaultAction"], p.get("defaultErrnoRet")))' "$OCI")"
 echo "libseccomp $LIBSECCOMP_VERSION; filters exported by $LIB_HOW${LIB_SAME:+; $LIB_SAME}; sclo linked ${SCLO_LINK:-(not built)}"
-echo "kernel $(uname -r); $("$HYPERFINE" --version | head -n1); sysloop, sclo: $("$CC" --version | head -n1)"
+echo "kernel $(uname -r); $("$HYPERFINE" --version | head -n1); sysloop: $FLOOR_CC_USED; sclo: $("$CC" --version | head -n1)"
 cat "$TMP/percall.out"
 "${PY[@]}" startup "$TMP/hf-startup.json" "$TMP/rows-NOPREFIX.tsv" "$HF_WARMUP warmup + $HF_RUNS runs"
 "${PY[@]}" chain "$TMP/hf-chain.json" "$TMP/rows-RUN_IN.tsv" "$HF_WARMUP warmup + $HF_RUNS runs"
