@@ -1,18 +1,20 @@
-/* cgfloor.c: the kernel work of `cgctl --mem 100M -- PROG` on a hybrid (or
- * pure v1) host, and nothing else. cgroup.sh times the headline chain under
- * it, next to the chain under cgctl: what cgctl adds at best, and how far
- * cgctl is from that.
+/* cgfloor.c: the kernel work of `cgctl --mem 100M -- PROG`, and nothing
+ * else. cgroup.sh (hybrid or pure v1 host) and the VM's pure v2 benchmark
+ * (tests/vm) time the headline chain under it, next to the chain under
+ * cgctl: what cgctl adds at best, and how far cgctl is from that.
  *
- *   cgfloor UNIFIED_PARENT|- MEMORY_PARENT PROG [ARG...]
+ *   cgfloor UNIFIED_PARENT|- MEMORY_PARENT|- PROG [ARG...]
  *
  * What cgctl -v shows it doing, in the same order: mkdir
- * UNIFIED_PARENT/cgfloor-PID (not with "-") and MEMORY_PARENT/cgfloor-PID,
- * write 104857600 to the memory group's memory.limit_in_bytes, open the
- * unified group, clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP) a child
- * on a stack of its own that writes "0" to the memory group's tasks and
- * execs PROG (a path); then wait4, rmdir both groups (memory first), exit
- * with the child's status (128+N if killed by signal N). A failing step
- * prints one line and exits 125.
+ * UNIFIED_PARENT/cgfloor-PID (not with "-") and MEMORY_PARENT/cgfloor-PID
+ * (not with "-"), write 104857600 to the memory group's
+ * memory.limit_in_bytes (pure v2, MEMORY_PARENT "-": to the unified
+ * group's memory.max, whose parent gives it the memory controller), open
+ * the unified group, clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP) a
+ * child on a stack of its own that writes "0" to the memory group's tasks
+ * (v1 only) and execs PROG (a path); then wait4, rmdir the groups (memory
+ * first), exit with the child's status (128+N if killed by signal N). A
+ * failing step prints one line and exits 125.
  *
  * Why no libc: a static glibc binary's own start (its relocations, ifunc
  * resolution, tunables) costs ~0.3 ms more per exec on this VM than a
@@ -51,7 +53,13 @@ static unsigned long len(const char *s) {
     return n;
 }
 
-/* One line to stderr, then exit 125 (the tools' "failed" status). */
+static char unified[512], memory[512], limit[512], tasks[512];
+/* The groups made so far (removed by a failing parent), and whether this
+ * is the child (which leaves them to the parent). */
+static int made_unified, made_memory, in_child;
+
+/* One line to stderr, then (in the parent: the groups made so far
+ * removed) exit 125 (the tools' "failed" status). */
 static void fail(const char *what, const char *path, long err) {
     char num[24];
     int i = sizeof num;
@@ -64,6 +72,10 @@ static void fail(const char *what, const char *path, long err) {
     sys3(SYS_write, 2, path, len(path));
     sys3(SYS_write, 2, ": errno ", 8);
     sys3(SYS_write, 2, num + i, sizeof num - i);
+    if (!in_child) {
+        if (made_memory) sys3(SYS_rmdir, memory, 0, 0);
+        if (made_unified) sys3(SYS_rmdir, unified, 0, 0);
+    }
     sys3(SYS_exit_group, 125, 0, 0);
 }
 
@@ -78,14 +90,16 @@ static char *join(char *dst, const char *a, const char *b, const char *c) {
     return dst;
 }
 
-static char unified[512], memory[512], limit[512], tasks[512];
 static char **child_argv, **child_envp;
 static char child_stack[64 * 1024] __attribute__((aligned(16)));
 
 /* The child, on child_stack, in the parent's memory (the parent waits). */
 __attribute__((used, noreturn)) static void child(void) {
-    long fd = sys3(SYS_open, tasks, O_WRONLY | O_CLOEXEC, 0);
-    if (fd < 0 || sys3(SYS_write, fd, "0", 1) != 1) fail("write 0 to", tasks, fd < 0 ? fd : -5);
+    in_child = 1;
+    if (tasks[0]) {
+        long fd = sys3(SYS_open, tasks, O_WRONLY | O_CLOEXEC, 0);
+        if (fd < 0 || sys3(SYS_write, fd, "0", 1) != 1) fail("write 0 to", tasks, fd < 0 ? fd : -5);
+    }
     long e = sys3(SYS_execve, child_argv[0], child_argv, child_envp);
     fail("execve", child_argv[0], e);
     __builtin_unreachable();
@@ -108,7 +122,7 @@ static long clone3_child(struct clone_args *args) {
 __attribute__((used)) void cstart(long *sp) {
     long argc = sp[0];
     char **argv = (char **)(sp + 1);
-    if (argc < 4) fail("usage:", "cgfloor UNIFIED_PARENT|- MEMORY_PARENT PROG [ARG...]", -22);
+    if (argc < 4) fail("usage:", "cgfloor UNIFIED_PARENT|- MEMORY_PARENT|- PROG [ARG...]", -22);
     child_argv = argv + 3;
     child_envp = argv + argc + 1;
     char name[32] = "cgfloor-";
@@ -119,17 +133,21 @@ __attribute__((used)) void cstart(long *sp) {
     for (int i = 0; i < n; i++) name[8 + i] = digits[n - 1 - i];
     name[8 + n] = 0;
     int with_unified = !(argv[1][0] == '-' && argv[1][1] == 0);
+    int with_v1 = !(argv[2][0] == '-' && argv[2][1] == 0);
+    if (!with_unified && !with_v1) fail("usage:", "UNIFIED_PARENT and MEMORY_PARENT cannot both be -", -22);
     long r;
     if (with_unified && (r = sys3(SYS_mkdir, join(unified, argv[1], name, 0), 0755, 0)) < 0)
         fail("mkdir", unified, r);
-    if ((r = sys3(SYS_mkdir, join(memory, argv[2], name, 0), 0755, 0)) < 0) {
-        if (with_unified) sys3(SYS_rmdir, unified, 0, 0);
+    made_unified = with_unified;
+    if (with_v1 && (r = sys3(SYS_mkdir, join(memory, argv[2], name, 0), 0755, 0)) < 0)
         fail("mkdir", memory, r);
-    }
-    long fd = sys3(SYS_open, join(limit, argv[2], name, "/memory.limit_in_bytes"), O_WRONLY | O_CLOEXEC, 0);
+    made_memory = with_v1;
+    if (with_v1) join(limit, argv[2], name, "/memory.limit_in_bytes");
+    else join(limit, argv[1], name, "/memory.max");
+    long fd = sys3(SYS_open, limit, O_WRONLY | O_CLOEXEC, 0);
     if (fd < 0 || sys3(SYS_write, fd, "104857600", 9) != 9) fail("write 104857600 to", limit, fd < 0 ? fd : -5);
     sys3(SYS_close, fd, 0, 0);
-    join(tasks, argv[2], name, "/tasks");
+    if (with_v1) join(tasks, argv[2], name, "/tasks");
     long dir = with_unified ? sys3(SYS_open, unified, O_DIRECTORY | O_CLOEXEC, 0) : 0;
     if (dir < 0) fail("open", unified, dir);
     struct clone_args args = {
@@ -143,7 +161,8 @@ __attribute__((used)) void cstart(long *sp) {
     if (child_pid < 0) fail("clone3", "CLONE_VM|CLONE_VFORK", child_pid);
     int status = 0;
     if ((r = sys6(SYS_wait4, child_pid, (long)&status, 0, 0, 0, 0)) < 0) fail("wait4", "the child", r);
-    if ((r = sys3(SYS_rmdir, memory, 0, 0)) < 0) fail("rmdir", memory, r);
+    made_memory = made_unified = 0; /* a failing rmdir is not tried again */
+    if (with_v1 && (r = sys3(SYS_rmdir, memory, 0, 0)) < 0) fail("rmdir", memory, r);
     if (with_unified && (r = sys3(SYS_rmdir, unified, 0, 0)) < 0) fail("rmdir", unified, r);
     int code = (status & 0x7f) ? 128 + (status & 0x7f) : (status >> 8) & 0xff;
     sys3(SYS_exit_group, code, 0, 0);

@@ -111,6 +111,9 @@ build_initramfs() {
   # The benchmark's timer and its peer: crun with its shared libraries (and
   # the loader, exec bit kept), a bundle whose root is the guest's /rootfs.
   gcc -static -O2 -o "$r/bin/timeit" "$HERE/guest/timeit.c" || die "gcc -static timeit.c failed"
+  # The kernel floor of cgctl's headline run (no libc: tests/bench/cgfloor.c).
+  gcc -O2 -static -nostdlib -fno-stack-protector -fno-builtin -o "$r/bin/cgfloor" \
+    "$REPO/tests/bench/cgfloor.c" || die "gcc cgfloor.c failed"
   add_dynamic "$r" "$(command -v crun)"
   mkdir -p "$r/bundle" "$r/run"
   crun_bundle >"$r/bundle/config.json"
