@@ -112,7 +112,9 @@ pub fn fork_supervised(deathsig: i32) -> Result<Forked> {
 /// processes) leaves nothing changed, so the caller may fall back to
 /// [`fork_supervised`] and a move.
 pub fn fork_supervised_into(deathsig: i32, cgroup: Option<BorrowedFd<'_>>) -> Result<Forked> {
-    let prepared = Prepared::new(ParentCheck::Pidfd, true)?;
+    // A forked child may be in another PID namespace, and may be a PID 1
+    // (the caller sets Supervisor::pid1): the general preparation.
+    let prepared = Prepared::new(ChildPidNs::NewPid1)?;
     // SAFETY: the tools are single-threaded, so the child may run any code.
     let begin = std::time::Instant::now();
     let result = match cgroup {
@@ -160,30 +162,25 @@ struct Prepared {
 
 /// How the child tells that its parent died before PR_SET_PDEATHSIG took
 /// hold.
-#[derive(Clone, Copy)]
-enum ParentCheck {
-    /// A pidfd of the parent (works across a new PID namespace).
-    Pidfd,
+enum Parent {
+    /// The parent's pidfd turns readable (works across PID namespaces;
+    /// None: no pidfd_open, before Linux 5.3, so no check).
+    Pidfd(Option<OwnedFd>),
     /// getppid() is no longer the parent's pid (the same PID namespace).
     Ppid,
 }
 
-enum Parent {
-    /// None: no pidfd_open (before Linux 5.3), no check.
-    Pidfd(Option<OwnedFd>),
-    Ppid,
-}
-
 impl Prepared {
-    /// `with_proc`: open this namespace's /proc for a PID 1's signal
-    /// emulation ([`Supervisor::pid1`]).
-    fn new(check: ParentCheck, with_proc: bool) -> Result<Prepared> {
+    /// For a child whose PID lives in `pid_ns`: its parent check, and for
+    /// a PID 1 this namespace's /proc, for the signal emulation
+    /// ([`Supervisor::pid1`]).
+    fn new(pid_ns: ChildPidNs) -> Result<Prepared> {
         let me = nix::unistd::getpid();
-        let parent = match check {
-            ParentCheck::Pidfd => Parent::Pidfd(pidfd_open(me)?),
-            ParentCheck::Ppid => Parent::Ppid,
+        let parent = match pid_ns {
+            ChildPidNs::Own => Parent::Ppid,
+            ChildPidNs::Joined | ChildPidNs::NewPid1 => Parent::Pidfd(pidfd_open(me)?),
         };
-        let proc_root = if with_proc {
+        let proc_root = if pid_ns == ChildPidNs::NewPid1 {
             open(
                 "/proc",
                 OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -380,12 +377,7 @@ mod vfork {
             Ok(stack) => stack,
             Err(e) => return Err(Refused(e, child)),
         };
-        let prepared = match match pid_ns {
-            // getppid tells whether this process died; no PID 1 to act for.
-            ChildPidNs::Own => Prepared::new(ParentCheck::Ppid, false),
-            ChildPidNs::Joined => Prepared::new(ParentCheck::Pidfd, false),
-            ChildPidNs::NewPid1 => Prepared::new(ParentCheck::Pidfd, true),
-        } {
+        let prepared = match Prepared::new(pid_ns) {
             Ok(p) => p,
             Err(e) => {
                 // SAFETY: our mapping, unused.
