@@ -289,9 +289,9 @@ impl Prepared {
 /// [`fork_supervised`].
 ///
 /// `pid_ns`: where the child's PID lives ([`ChildPidNs`]). A time
-/// namespace unshared or joined for children makes the kernel refuse
-/// CLONE_VM (the vDSO's clock page belongs to the memory map): such a
-/// caller forks instead.
+/// namespace waiting for the children is no obstacle: the kernel leaves a
+/// CLONE_VM child in the caller's (their memory shares one clock page) and
+/// moves it into the new one at its exec.
 pub fn spawn_supervised(
     deathsig: i32,
     cgroup: Option<BorrowedFd<'_>>,

@@ -7,7 +7,7 @@ mod target;
 use chain::cli;
 use chain::exec::{self, Program};
 use chain::ns::{ALL, Kind, flag_names};
-use chain::supervise::{ChildPidNs, Forked, fork_supervised};
+use chain::supervise::ChildPidNs;
 use chain::{Error, Result, sys, trace};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, open};
@@ -177,7 +177,6 @@ fn run(opts: Options) -> Result<Infallible> {
     let joins_mount = joins.iter().any(|j| j.kind == Kind::Mount);
     let joins_user = joins.iter().any(|j| j.kind == Kind::User);
     let joins_pid = joins.iter().any(|j| j.kind == Kind::Pid);
-    let joins_time = joins.iter().any(|j| j.kind == Kind::Time);
 
     // Root and working directory: opened now, in our own view; the
     // target's by default when its mount namespace is joined.
@@ -262,24 +261,15 @@ fn run(opts: Options) -> Result<Infallible> {
     if joins_pid && !opts.no_fork {
         // setns(CLONE_NEWPID) moves only the children: a child goes in.
         // It only looks the program up and execs, so it borrows this
-        // process's memory until then (spawn_supervised); with a time
-        // namespace joined for the children the kernel refuses that
-        // (CLONE_VM), and it is forked.
-        if !joins_time {
-            let supervisor = chain::supervise::spawn_supervised(
-                libc::SIGKILL,
-                None,
-                ChildPidNs::Joined,
-                |_| match exec::resolve(argv) {
+        // process's memory until then (spawn_supervised).
+        let supervisor =
+            chain::supervise::spawn_supervised(libc::SIGKILL, None, ChildPidNs::Joined, |_| {
+                match exec::resolve(argv) {
                     Ok(program) => program.exec(),
                     Err(e) => e,
-                },
-            )?;
-            cli::exit(supervisor.wait());
-        }
-        if let Forked::Parent(supervisor) = fork_supervised(libc::SIGKILL)? {
-            cli::exit(supervisor.wait());
-        }
+                }
+            })?;
+        cli::exit(supervisor.wait());
     }
     Err(exec::resolve(argv)?.exec())
 }

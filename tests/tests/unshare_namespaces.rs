@@ -247,12 +247,18 @@ fn cgroup_namespace_roots_at_the_current_cgroup() {
 
 #[test]
 fn time_namespace_shifts_the_clocks() {
-    for who in BOTH {
+    // Without a child, and with one: a supervised child is a CLONE_VM
+    // clone, which the kernel leaves in the old time namespace until its
+    // exec; the workload must still be in the new one, offsets applied.
+    for (who, fork) in BOTH
+        .into_iter()
+        .flat_map(|w| [(w, None), (w, Some("-f")), (w, Some("-fp"))])
+    {
         let host = host_probe(who);
-        let inside = probe_under(
-            who,
-            &with_user(who, &["-T", "--boottime", "86400", "--monotonic=3600.5"]),
-        );
+        let mut args = vec!["-T", "--boottime", "86400", "--monotonic=3600.5"];
+        args.extend(fork);
+        let inside = probe_under(who, &with_user(who, &args));
+        let who = (who, fork);
         assert_ne!(ns(&inside, "time"), ns(&host, "time"), "{who:?}");
         let f = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap();
         // The probe inside ran after the one outside, so its clocks are at

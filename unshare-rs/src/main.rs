@@ -211,7 +211,7 @@ fn run(opts: Options) -> Result<Infallible> {
             .transpose()?;
         // The common case: a child that only mounts proc (if asked) and
         // execs, spawned without a copy of this process's memory.
-        if persister.is_none() && !opts.init && !opts.has(Kind::Time) {
+        if persister.is_none() && !opts.init {
             return spawn_workload(&opts, program, pid_file, info_fd, ns_dir);
         }
         // When namespaces are persisted, the child waits at this gate until
@@ -268,15 +268,16 @@ fn run(opts: Options) -> Result<Infallible> {
     Err(program.exec())
 }
 
-/// The forking case without a gate, an init or a time namespace: the child
-/// is chain::supervise::spawn_supervised's clone, which borrows this
+/// The forking case without a gate or an init: the child is
+/// chain::supervise::spawn_supervised's clone, which borrows this
 /// process's memory until its exec (no page-table copy, nothing to tear
 /// down at the exec). Why not always: with persisted namespaces the child
 /// waits at a gate while this process binds them, and a borrowing child's
-/// parent cannot run until the exec; --init never execs; and the kernel
-/// refuses CLONE_VM when a time namespace waits for the children (the
-/// vDSO's clock page belongs to the memory map). The pid file and the info
-/// JSON are written once the workload runs, as after a fork without a gate.
+/// parent cannot run until the exec; --init never execs. (A new time
+/// namespace is no reason: the kernel leaves a CLONE_VM child in the old
+/// one, whose clock page its memory shares, and moves it at its exec.) The
+/// pid file and the info JSON are written once the workload runs, as after
+/// a fork without a gate.
 fn spawn_workload(
     opts: &Options,
     program: Program,
