@@ -5,8 +5,8 @@
 //! allocates a few hundred small blocks in that time (its argv, the paths
 //! it builds, the files it reads). musl's allocator (mallocng) pays for
 //! each with its slot and group bookkeeping and gets its memory by brk and
-//! mmap, a syscall each; `perf` put it at about a third of cgctl's own
-//! user time. Here an allocation is an aligned add on one atomic word,
+//! mmap, a syscall each; `perf` put it at about 30% of cgctl's own user
+//! time. Here an allocation is an aligned add on one atomic word,
 //! and the arena's pages come from the kernel's zero page as they are
 //! touched, with no syscall at all.
 //!
