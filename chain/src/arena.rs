@@ -47,6 +47,9 @@ unsafe impl Sync for Memory {}
 static MEMORY: Memory = Memory(UnsafeCell::new([0; ARENA]));
 /// The offset of the first free byte.
 static NEXT: AtomicUsize = AtomicUsize::new(0);
+/// The end of the highest block ever handed out: the bytes above it were
+/// never written, so they still hold .bss's zeros.
+static HIGH: AtomicUsize = AtomicUsize::new(0);
 
 pub struct Arena;
 
@@ -61,17 +64,24 @@ fn offset_of(ptr: *mut u8) -> Option<usize> {
 }
 
 /// Takes `size` bytes aligned to `align` from the arena, or None when
-/// they do not fit.
-fn bump(size: usize, align: usize) -> Option<*mut u8> {
-    let mut next = NEXT.load(Ordering::Relaxed);
+/// they do not fit. Also returns how many of its first bytes may have been
+/// written before (the rest are zero).
+fn bump(size: usize, align: usize) -> Option<(*mut u8, usize)> {
+    // Acquire: pairs with dealloc's Release, so that a block freed and
+    // handed out again is seen with its owner's raise of HIGH.
+    let mut next = NEXT.load(Ordering::Acquire);
     loop {
         let start = (base() + next).checked_add(align - 1)? & !(align - 1);
-        let end = (start - base()).checked_add(size)?;
+        let off = start - base();
+        let end = off.checked_add(size)?;
         if end > ARENA {
             return None;
         }
-        match NEXT.compare_exchange_weak(next, end, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return Some(start as *mut u8),
+        match NEXT.compare_exchange_weak(next, end, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => {
+                let high = HIGH.fetch_max(end, Ordering::AcqRel);
+                return Some((start as *mut u8, high.saturating_sub(off).min(size)));
+            }
             Err(now) => next = now,
         }
     }
@@ -88,9 +98,26 @@ unsafe impl GlobalAlloc for Arena {
     #[inline(never)]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         match bump(layout.size(), layout.align()) {
-            Some(p) => p,
+            Some((p, _)) => p,
             // SAFETY: the caller's layout, passed on.
             None => unsafe { System.alloc(layout) },
+        }
+    }
+
+    /// Only bytes that were handed out before are cleared: a fresh block
+    /// is .bss never touched, so a `vec![0; 32 * 1024]` receive buffer
+    /// costs no page until the kernel writes into it (the default
+    /// alloc_zeroed wrote every page, a fault each).
+    #[inline(never)]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        match bump(layout.size(), layout.align()) {
+            Some((p, dirty)) => {
+                // SAFETY: the block is ours and at least `dirty` bytes long.
+                unsafe { std::ptr::write_bytes(p, 0, dirty) };
+                p
+            }
+            // SAFETY: the caller's layout, passed on.
+            None => unsafe { System.alloc_zeroed(layout) },
         }
     }
 
@@ -103,7 +130,7 @@ unsafe impl GlobalAlloc for Arena {
                 let _ = NEXT.compare_exchange(
                     off + layout.size(),
                     off,
-                    Ordering::Relaxed,
+                    Ordering::Release,
                     Ordering::Relaxed,
                 );
             }
@@ -125,11 +152,13 @@ unsafe impl GlobalAlloc for Arena {
                 .compare_exchange(
                     off + layout.size(),
                     end,
-                    Ordering::Relaxed,
+                    Ordering::AcqRel,
                     Ordering::Relaxed,
                 )
                 .is_ok()
         {
+            // The grown bytes may be written from now on.
+            HIGH.fetch_max(end, Ordering::AcqRel);
             return ptr;
         }
         if new_size <= layout.size() {
@@ -206,6 +235,43 @@ mod tests {
             );
             assert!(offset_of(moved).is_some());
             let _ = other;
+        }
+    }
+
+    #[test]
+    fn zeroed_blocks_are_zero_also_where_a_freed_block_was_written() {
+        let _one = SERIAL.lock().unwrap();
+        let a = Arena;
+        unsafe {
+            let small = Layout::from_size_align(100, 8).unwrap();
+            let big = Layout::from_size_align(3 * 4096, 8).unwrap();
+            let p = a.alloc(small);
+            p.write_bytes(0xff, 100);
+            a.dealloc(p, small);
+            // The same bytes again, now longer than what was written.
+            let z = a.alloc_zeroed(big);
+            assert_eq!(z, p);
+            assert!((0..3 * 4096).all(|i| *z.add(i) == 0), "a byte is not zero");
+            z.write_bytes(0xee, 3 * 4096);
+            a.dealloc(z, big);
+            let again = a.alloc_zeroed(big);
+            assert_eq!(again, z);
+            assert!(
+                (0..3 * 4096).all(|i| *again.add(i) == 0),
+                "a byte is not zero"
+            );
+            // Grown in place, then freed: the grown bytes count as written.
+            let g = a.realloc(again, big, 5 * 4096);
+            assert_eq!(g, again);
+            g.write_bytes(0xdd, 5 * 4096);
+            let big5 = Layout::from_size_align(5 * 4096, 8).unwrap();
+            a.dealloc(g, big5);
+            let z5 = a.alloc_zeroed(big5);
+            assert!(
+                (0..5 * 4096).all(|i| *z5.add(i) == 0),
+                "a grown byte is not zero"
+            );
+            a.dealloc(z5, big5);
         }
     }
 

@@ -54,9 +54,12 @@
 #                  iptables execs more. For reference only: ours wires a
 #                  pair without a bridge or NAT, and is compared with the
 #                  row without ipMasq.
-#    Floors: `busybox true` (static: hyperfine's fork+exec, the "-floor"
-#    column), `dash empty.sh` (the shell the script rows pay), `nsenter
-#    --net=/run/netns/HOST busybox true` (the per-run wrapper no row has).
+#    Floors: `true` (a `return 0` built static with musl, lib.sh's
+#    floor_cc: hyperfine's fork+exec+wait, the "-floor" column; not
+#    busybox, which is glibc-static here and whose start costs ~0.4 ms of
+#    CPUID exits in this VM), `dash empty.sh` (the shell the script rows
+#    pay), `nsenter --net=/run/netns/HOST true` (the per-run wrapper no
+#    row has).
 #    Per-run reset (hyperfine --prepare, reset.sh, never timed; hyperfine's
 #    --cleanup runs once per command, not per run), the same for every row:
 #    a CNI DEL while CT still exists (so ipMasq's rules go too) when CT is on
@@ -320,6 +323,9 @@ $IP -batch $TMP/host.batch
 $IP -n $CT -batch $TMP/ct.batch
 EOF
 : >"$TMP/empty.sh"
+printf 'int main(void) { return 0; }\n' >"$TMP/true.c"
+floor_cc "$TMP/true" "$TMP/true.c" || die "cannot build the floor program true.c"
+TRUE=$TMP/true
 mkdir -p -- "$TMP/cni-data"
 cni_conf() {  # cni_conf NAME BRIDGE SUBNET MASQ
     printf '{"cniVersion":"1.0.0","name":"%s","type":"bridge","bridge":"%s","isGateway":true,"isDefaultGateway":true,"ipMasq":%s,"ipam":{"type":"host-local","dataDir":"%s","ranges":[[{"subnet":"%s"}]]}}\n' \
@@ -385,9 +391,9 @@ CHECKS=()
 
 # floors
 "${IN_HOST[@]}" "$BB" true || die "$BB true fails in HOST"
-add floor "busybox true (floor)" "$NOOP" "$BB" true
+add floor "true (musl-gcc -static; the floor)" "$NOOP" "$TRUE"
 add shell "dash empty.sh (the scripts' shell)" "$NOOP" "$DASH" "$TMP/empty.sh"
-add nsenter "nsenter --net=/run/netns/HOST busybox true" "$NOOP" "$NSENTER" "--net=/run/netns/$HOST" "$BB" true
+add nsenter "nsenter --net=/run/netns/HOST true" "$NOOP" "$NSENTER" "--net=/run/netns/$HOST" "$TRUE"
 
 # 1. ours
 OURS=("$VETHCTL" --netns "$CT" --addr 10.98.0.2/24 --host-addr 10.98.0.1/24 --gateway 10.98.0.1 --host-name vb0)
@@ -518,7 +524,7 @@ if ! cmp -s "$TMP/host-before.txt" "$TMP/host-after.txt"; then
 fi
 
 # --- report ---------------------------------------------------------------------------
-echo "vethctl: $VETHCTL ($("$VETHCTL" -V 2>/dev/null | head -n1)); $(ip -V); $("$HYPERFINE" --version | head -n1); kernel $(uname -r)"
+echo "vethctl: $VETHCTL ($("$VETHCTL" -V 2>/dev/null | head -n1)); $(ip -V); $("$HYPERFINE" --version | head -n1); kernel $(uname -r); the floor true: $FLOOR_CC_USED"
 if (( CNI_OK )); then
     echo "CNI: $CNI_DIR ($(dpkg-query -W -f 'containernetworking-plugins ${Version}' containernetworking-plugins 2>/dev/null || echo '?')); iptables: $(iptables --version 2>/dev/null || echo none)"
 fi
