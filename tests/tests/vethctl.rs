@@ -476,8 +476,11 @@ fn the_articles_walkthrough() {
 fn chain_mode_wires_the_namespace_unshare_rs_creates() {
     let lab = Lab::new("chain");
     let (v, u) = (vethctl_bin(), bin("unshare-rs"));
+    // `ip -o link` first: a dump, which (unlike a GETLINK of one link)
+    // does not run the kernel's pending carrier work itself, so it shows
+    // what vethctl left when its helper answered.
     let script = format!(
-        "ip -o addr; ip route; {} -c 1 -W 2 10.0.1.1",
+        "ip -o link; ip -o addr; ip route; {} -c 1 -W 2 10.0.1.1",
         ping_program()
     );
     let out = run(&mut lab.cmd(
@@ -507,6 +510,15 @@ fn chain_mode_wires_the_namespace_unshare_rs_creates() {
     assert!(
         shows_addr(&out.stdout, "eth0", "10.0.1.2/24"),
         "{}",
+        out.stdout
+    );
+    // Up and transmitting when the workload starts: the carrier is there
+    // (LOWER_UP) and the kernel has acted on it (state UP).
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains(" eth0@") && l.contains("LOWER_UP") && l.contains("state UP")),
+        "eth0 not up when the workload started:\n{}",
         out.stdout
     );
     assert!(
