@@ -465,6 +465,9 @@ fn wire_with(o: &Options, ns: &Namespaces, host: &mut Nl, undo: &mut Undo) -> Re
     must_find(&mut container_nl, &container_name)?;
     must_find(host, &host_name)?;
     trace::note(format_args!(
+        "both ends transmit: the kernel's carrier work is done"
+    ));
+    trace::note(format_args!(
         "wired {} (host, ifindex {}) to {} (container, ifindex {})",
         host_link.name, host_link.ifindex, container_link.name, container_link.ifindex
     ));
