@@ -464,6 +464,11 @@ fn wire_with(o: &Options, ns: &Namespaces, host: &mut Nl, undo: &mut Undo) -> Re
     // end after the setns back.
     must_find(&mut container_nl, &container_name)?;
     must_find(host, &host_name)?;
+    if let Some(name) = &o.bridge {
+        // A bridge has a carrier once a port forwards, which the host end's
+        // work just did: the bridge's own transmit waits for its turn too.
+        must_find(host, name)?;
+    }
     trace::note(format_args!(
         "both ends transmit: the kernel's carrier work is done"
     ));
