@@ -64,12 +64,12 @@ pub fn list(layout: &Layout) -> String {
     let mut groups: std::collections::BTreeMap<String, (usize, Vec<String>)> = Default::default();
     for h in all(layout) {
         let Some(own) = h.own_dir() else { continue };
-        let Ok(entries) = std::fs::read_dir(&own) else {
+        let Ok(names) = chain::file::names(&own) else {
             continue;
         };
-        for entry in entries.flatten().filter(|e| e.path().is_dir()) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let procs = std::fs::read_to_string(entry.path().join("cgroup.procs"))
+        for entry in names.iter().filter(|n| own.join(n).is_dir()) {
+            let name = entry.to_string_lossy().into_owned();
+            let procs = std::fs::read_to_string(own.join(entry).join("cgroup.procs"))
                 .map(|t| t.lines().count())
                 .unwrap_or(0);
             let slot = groups.entry(name).or_default();

@@ -431,8 +431,8 @@ impl Group {
         let Some(parent) = leaf.parent() else {
             return;
         };
-        let children = std::fs::read_dir(parent)
-            .map(|d| d.flatten().filter(|e| e.path().is_dir()).count())
+        let children = chain::file::names(parent)
+            .map(|names| names.iter().filter(|n| parent.join(n).is_dir()).count())
             .unwrap_or(usize::MAX);
         if children == 1 && !self.enabled.is_empty() {
             let disable: Vec<String> = self.enabled.iter().map(|c| format!("-{c}")).collect();

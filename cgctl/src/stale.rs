@@ -37,21 +37,20 @@ fn process_exists(pid: i32) -> bool {
 /// Removes the stale anonymous groups directly below `base` (best effort:
 /// a failure leaves the group for a later run).
 pub fn sweep(base: &Path) {
-    let Ok(entries) = std::fs::read_dir(base) else {
+    let Ok(names) = chain::file::names(base) else {
         return;
     };
     let now = SystemTime::now();
     let own = std::process::id() as i32;
-    for entry in entries.flatten() {
-        let name = entry.file_name();
+    for name in names {
         let Some(pid) = name.to_str().and_then(anonymous_pid) else {
             continue;
         };
         if pid == own || process_exists(pid) {
             continue;
         }
-        let old_enough = entry
-            .metadata()
+        let dir = base.join(&name);
+        let old_enough = std::fs::symlink_metadata(&dir)
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| now.duration_since(t).ok())
@@ -59,7 +58,6 @@ pub fn sweep(base: &Path) {
         if !old_enough {
             continue;
         }
-        let dir = entry.path();
         match std::fs::remove_dir(&dir) {
             Ok(()) => trace::note(format_args!(
                 "removed {}: left by a cgctl ({pid}) that is gone",

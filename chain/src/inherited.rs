@@ -26,6 +26,7 @@
 use crate::{Error, Result, shown, sys, trace};
 use nix::sys::stat::{SFlag, fstat};
 use std::os::fd::{BorrowedFd, RawFd};
+use std::path::Path;
 
 /// What makes an inherited fd a way out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,11 +89,11 @@ pub fn leading_out() -> Result<Vec<Inherited>> {
     // Numbers first, then the checks: the listing's own fd is one of them
     // only while it is open (and it is close-on-exec, so it is skipped).
     let entries = sys("open", "/proc/self/fd", || {
-        std::fs::read_dir("/proc/self/fd").map_err(crate::file::errno_of)
+        crate::file::names(Path::new("/proc/self/fd")).map_err(crate::file::errno_of)
     })?;
     let numbers: Vec<RawFd> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse().ok())
+        .iter()
+        .filter_map(|name| name.to_str()?.parse().ok())
         .collect();
     // The chain's own (a late helper's pidfd above all) are not the caller's.
     let chains_own = crate::handed::fds();

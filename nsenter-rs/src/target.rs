@@ -14,12 +14,13 @@ pub fn ns_id(path: &str) -> Option<(u64, u64)> {
 }
 
 fn children(pid: i32) -> Vec<i32> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+    let task_dir = std::path::PathBuf::from(format!("/proc/{pid}/task"));
+    let Ok(tasks) = chain::file::names(&task_dir) else {
         return vec![];
     };
     tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+        .iter()
+        .filter_map(|t| chain::file::read_opt(task_dir.join(t).join("children")))
         .flat_map(|text| {
             text.split_whitespace()
                 .filter_map(|c| c.parse().ok())
