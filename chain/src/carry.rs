@@ -120,7 +120,7 @@ pub fn hand_down(carried: Vec<(&'static str, OwnedFd)>) -> Result<()> {
         list.push(format!("{name}={raw}"));
     }
     // SAFETY: the tools are single-threaded (see the crate's README).
-    unsafe { std::env::set_var(CARRY_VAR, list.join(",")) };
+    unsafe { crate::exec::set_env(CARRY_VAR.as_ref(), list.join(",").as_ref()) };
     Ok(())
 }
 

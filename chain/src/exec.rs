@@ -23,6 +23,80 @@ const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
 
 static ORIGINAL_MASK: OnceLock<SigSet> = OnceLock::new();
 
+unsafe extern "C" {
+    /// The C library's environment (musl's `__environ`): what getenv reads
+    /// and what the exec passes on.
+    static mut environ: *mut *mut libc::c_char;
+}
+
+/// Sets `name` to `value` in this process's environment, for the next
+/// program (the chain variables) and for getenv (std::env::var).
+///
+/// Why not `std::env::set_var`: it calls musl's setenv, whose NAME=VALUE
+/// copy and new environ array come from musl's own malloc, not the tools'
+/// arena; its first use in a process maps that allocator's memory (brk
+/// twice, mmap) and touches its pages. Here both come from the arena and
+/// are never freed: a tool sets a few variables, then execs.
+///
+/// # Safety
+/// No other thread reads or changes the environment meanwhile (the tools
+/// are single-threaded). `name` holds no `=` and neither holds a NUL.
+pub unsafe fn set_env(name: &OsStr, value: &OsStr) {
+    let name = name.as_bytes();
+    let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
+    entry.extend_from_slice(name);
+    entry.push(b'=');
+    entry.extend_from_slice(value.as_bytes());
+    entry.push(0);
+    let entry = Box::leak(entry.into_boxed_slice())
+        .as_mut_ptr()
+        .cast::<libc::c_char>();
+    // SAFETY: environ is the C library's NULL-terminated array of
+    // NUL-terminated strings; the caller keeps other threads out.
+    unsafe {
+        let env = environ;
+        let mut n = 0;
+        while !env.is_null() && !(*env.add(n)).is_null() {
+            let text = std::ffi::CStr::from_ptr(*env.add(n)).to_bytes();
+            if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
+                // In place, as setenv does (the array is writable: the
+                // kernel's, on the stack, or one made here or by setenv).
+                *env.add(n) = entry;
+                return;
+            }
+            n += 1;
+        }
+        let mut grown: Vec<*mut libc::c_char> = Vec::with_capacity(n + 2);
+        for i in 0..n {
+            grown.push(*env.add(i));
+        }
+        grown.push(entry);
+        grown.push(std::ptr::null_mut());
+        environ = Box::leak(grown.into_boxed_slice()).as_mut_ptr();
+    }
+}
+
+/// Replaces this process's whole environment with `entries` (NAME,
+/// VALUE), in one new array (see [`set_env`] for why not the C library's).
+///
+/// # Safety
+/// As for [`set_env`].
+pub unsafe fn replace_env(entries: &[(&OsStr, &OsStr)]) {
+    let mut array: Vec<*mut libc::c_char> = Vec::with_capacity(entries.len() + 1);
+    for (name, value) in entries {
+        let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
+        entry.extend_from_slice(name.as_bytes());
+        entry.push(b'=');
+        entry.extend_from_slice(value.as_bytes());
+        entry.push(0);
+        array.push(Box::leak(entry.into_boxed_slice()).as_mut_ptr().cast());
+    }
+    array.push(std::ptr::null_mut());
+    // SAFETY: a NULL-terminated array of NUL-terminated strings that stays
+    // allocated; the caller keeps other threads out.
+    unsafe { environ = Box::leak(array.into_boxed_slice()).as_mut_ptr() };
+}
+
 /// Whether SIGPIPE was ignored when the process started: 0 not read yet,
 /// 1 default, 2 ignored. Rust's runtime sets SIGPIPE to SIG_IGN before
 /// `main` (so that a write to a closed pipe returns EPIPE), and an ignored
@@ -231,15 +305,12 @@ impl Program {
         };
         let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
         argv_ptrs.push(std::ptr::null());
-        unsafe extern "C" {
-            static environ: *const *const libc::c_char;
-        }
         // The exec passes the current environment, which the tools change
         // only where they document it (the chain variables).
         crate::carry::before_exec(self.carried);
         // SAFETY: reading the C library's environ pointer, after the last
         // change to the environment.
-        let envp = unsafe { environ };
+        let envp = unsafe { environ } as *const *const libc::c_char;
         let empty = c"";
         let call = match self.carried {
             Some(fd) => ExecCall {

@@ -99,7 +99,7 @@ pub fn hand_down(pending: Vec<Pending>) -> Result<()> {
     }
     trace::note(format_args!("{LATE_FDS_VAR}={list}"));
     // SAFETY: the tools are single-threaded.
-    unsafe { std::env::set_var(LATE_FDS_VAR, list) };
+    unsafe { crate::exec::set_env(LATE_FDS_VAR.as_ref(), list.as_ref()) };
     Ok(())
 }
 

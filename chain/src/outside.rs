@@ -367,7 +367,7 @@ impl Helper {
         trace::note(format_args!("{SYNC_FDS_VAR}={list}"));
         // SAFETY: the tools are single-threaded; nothing reads the
         // environment concurrently.
-        unsafe { std::env::set_var(SYNC_FDS_VAR, list) };
+        unsafe { crate::exec::set_env(SYNC_FDS_VAR.as_ref(), list.as_ref()) };
         Ok(())
     }
 
@@ -690,7 +690,7 @@ pub fn hand_down_self_writes(writes: &[(&str, String)]) -> Result<()> {
     parse_self_writes(&text)?;
     trace::note(format_args!("{SELF_WRITES_VAR}={text}"));
     // SAFETY: the tools are single-threaded.
-    unsafe { std::env::set_var(SELF_WRITES_VAR, text) };
+    unsafe { crate::exec::set_env(SELF_WRITES_VAR.as_ref(), text.as_ref()) };
     Ok(())
 }
 

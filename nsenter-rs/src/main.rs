@@ -376,24 +376,21 @@ fn join_cgroups(pid: i32) -> Result<()> {
 /// The target's environment (NUL-separated NAME=VALUE) replaces ours.
 fn replace_environment(env: &[u8]) {
     use std::os::unix::ffi::OsStrExt;
-    let old: Vec<std::ffi::OsString> = std::env::vars_os().map(|(k, _)| k).collect();
-    for name in old {
-        // SAFETY: nsenter-rs is single-threaded.
-        unsafe { std::env::remove_var(name) };
-    }
-    for entry in env.split(|b| *b == 0).filter(|e| !e.is_empty()) {
-        let Some(eq) = entry.iter().position(|b| *b == b'=') else {
-            continue;
-        };
-        let (k, v) = (
-            std::ffi::OsStr::from_bytes(&entry[..eq]),
-            std::ffi::OsStr::from_bytes(&entry[eq + 1..]),
-        );
-        if !k.is_empty() {
-            // SAFETY: as above.
-            unsafe { std::env::set_var(k, v) };
-        }
-    }
+    let entries: Vec<(&std::ffi::OsStr, &std::ffi::OsStr)> = env
+        .split(|b| *b == 0)
+        .filter_map(|entry| {
+            let eq = entry.iter().position(|b| *b == b'=')?;
+            (eq > 0).then(|| {
+                (
+                    std::ffi::OsStr::from_bytes(&entry[..eq]),
+                    std::ffi::OsStr::from_bytes(&entry[eq + 1..]),
+                )
+            })
+        })
+        .collect();
+    // SAFETY: nsenter-rs is single-threaded; the names hold no '=' and
+    // nothing holds a NUL (both were split off).
+    unsafe { chain::exec::replace_env(&entries) };
 }
 
 #[cfg(test)]
