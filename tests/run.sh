@@ -25,6 +25,7 @@ cd "$(dirname "$0")/.."
 #   cgroup-tools: cgcreate/cgset/cgexec, example 5's classic one-liner
 #   runc, umoci: example 9 runs an OCI bundle (an image umoci unpacked)
 #   with runc and with our chain, and compares
+#   strace: tests/tests/startup.rs (no tool of a chain calls brk)
 # (an entry is a command, or a path pattern for packages that have none)
 need=()
 for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:iproute2 \
@@ -33,7 +34,7 @@ for pair in unshare:util-linux nsenter:util-linux ipcmk:util-linux ps:procps ip:
             '/usr/lib/python3/dist-packages/seccomp*.so:python3-seccomp' \
             /usr/share/containers/seccomp.json:golang-github-containers-common \
             /usr/lib/cni/bridge:containernetworking-plugins iptables:iptables nft:nftables pasta:passt \
-            cgcreate:cgroup-tools runc:runc umoci:umoci; do
+            cgcreate:cgroup-tools runc:runc umoci:umoci strace:strace; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || compgen -G "${pair%%:*}" >/dev/null || need+=("${pair#*:}")
 done
 [ -e /usr/lib/x86_64-linux-gnu/libc.a ] || need+=(libc6-dev)

@@ -1,0 +1,149 @@
+//! What the tools cost around their work: none of them brings up the C
+//! library's own allocator. The tools allocate from chain::arena, but a
+//! libc call that mallocs (musl's opendir, setenv) brings up musl's
+//! mallocng in that process: brk twice, mmap, and the page faults of its
+//! heap. Those cost the headline chain 0.13-0.23 ms before they were
+//! replaced (chain/README.md, "The chain variables are set without
+//! setenv"), so a new such call is a regression a user would pay in every
+//! container. strace shows it: a brk from one of our programs.
+//! (vethctl's variable is set by the same chain::exec::set_env.)
+
+use e2e::*;
+
+const OURS: [&str; 7] = [
+    "cgctl",
+    "unshare-rs",
+    "pivot",
+    "mapids",
+    "seccompctl",
+    "vethctl",
+    "nsenter-rs",
+];
+
+/// The basename of the first argv string of an execve or execveat line.
+fn argv0(line: &str) -> Option<&str> {
+    let list = &line[line.find("[\"")? + 2..];
+    let first = &list[..list.find('"')?];
+    Some(first.rsplit('/').next().unwrap_or(first))
+}
+
+/// The brk calls of our programs in a `strace -ff` run: every file is one
+/// process. Before its first exec a process is a clone of its parent,
+/// which in these chains is always one of ours; after an exec it is the
+/// program it exec'd (argv[0], also for a carried program's execveat).
+fn brks_of_ours(prefix: &std::path::Path) -> Vec<String> {
+    let dir = prefix.parent().unwrap();
+    let stem = prefix.file_name().unwrap().to_str().unwrap();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.starts_with(&format!("{stem}.")) {
+            continue;
+        }
+        let mut program = String::from("(a clone of one of ours)");
+        let mut ours = true;
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if line.starts_with("execve(") || line.starts_with("execveat(") {
+                if line.ends_with("= 0") {
+                    program = argv0(line).unwrap_or("?").to_string();
+                    ours = OURS.contains(&program.as_str());
+                }
+            } else if line.starts_with("brk(") && ours {
+                found.push(format!("{name} ({program}): {line}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_tool_of_the_chain_grows_a_heap() {
+    if !have("strace") {
+        skip("strace (Debian package strace) is not installed");
+        return;
+    }
+    let dir = TempDir::new("startup");
+    let prefix = dir.path("trace");
+    let rootfs = rootfs();
+    // The headline chain: cgctl (its anonymous group below this test's
+    // own, its stale sweep lists the groups there), unshare-rs's
+    // supervisor and its child, pivot with seccompctl carried in
+    // (CHAIN_CARRY, set with chain::exec::set_env), seccompctl's filter.
+    let (prefix_s, rootfs_s) = (prefix.to_str().unwrap(), rootfs.to_str().unwrap());
+    let (c, u, p, s) = (
+        bin("cgctl"),
+        bin("unshare-rs"),
+        bin("pivot"),
+        bin("seccompctl"),
+    );
+    let out = run(&mut command(
+        As::Root,
+        "strace",
+        &[
+            "-ff",
+            "-qq",
+            // Whole strings: argv[0] names the program.
+            "-s",
+            "4096",
+            "-e",
+            "trace=execve,execveat,brk",
+            "-o",
+            prefix_s,
+            c.to_str().unwrap(),
+            "--mem",
+            "100M",
+            "--",
+            u.to_str().unwrap(),
+            "-fpnumi",
+            "--",
+            p.to_str().unwrap(),
+            rootfs_s,
+            "--",
+            s.to_str().unwrap(),
+            "--default",
+            "--",
+            "/bin/true",
+        ],
+    ));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    // The trace followed every process: each step's exec is in it.
+    let all: String = std::fs::read_dir(dir.path(""))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    for step in [
+        "cgctl\"",
+        "unshare-rs\"",
+        "pivot\"",
+        "seccompctl\"",
+        "/bin/true\"",
+    ] {
+        assert!(all.contains(step), "no exec of {step} in the trace:\n{all}");
+    }
+    assert!(
+        all.contains("execveat("),
+        "seccompctl was not carried:\n{all}"
+    );
+    let found = brks_of_ours(&prefix);
+    assert!(
+        found.is_empty(),
+        "our tools called brk (musl's malloc came up):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn argv0_is_read_from_execve_and_execveat_lines() {
+    assert_eq!(
+        argv0(r#"execve("/x/y/pivot", ["/x/y/pivot", "/r", "--"], 0x7ffd /* 3 vars */) = 0"#),
+        Some("pivot")
+    );
+    assert_eq!(
+        argv0(
+            r#"execveat(5, "", ["seccompctl", "--default"], 0x55 /* 3 vars */, AT_EMPTY_PATH) = 0"#
+        ),
+        Some("seccompctl")
+    );
+    assert_eq!(argv0("brk(NULL) = 0x5555"), None);
+}
