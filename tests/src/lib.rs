@@ -575,3 +575,53 @@ pub fn own_pidfd() -> std::os::fd::OwnedFd {
     // SAFETY: a fresh fd nobody else owns.
     at_high_number(unsafe { std::os::fd::OwnedFd::from_raw_fd(raw as i32) })
 }
+
+// --- strace -ff: which of our programs called brk (tests/tests/startup.rs) ---
+
+/// Our programs, as argv\[0\] basenames.
+const OURS: [&str; 7] = [
+    "cgctl",
+    "unshare-rs",
+    "pivot",
+    "mapids",
+    "seccompctl",
+    "vethctl",
+    "nsenter-rs",
+];
+
+/// The basename of the first argv string of an execve or execveat line.
+pub fn strace_argv0(line: &str) -> Option<&str> {
+    let list = &line[line.find("[\"")? + 2..];
+    let first = &list[..list.find('"')?];
+    Some(first.rsplit('/').next().unwrap_or(first))
+}
+
+/// The brk calls of our programs in a `strace -ff` run: every file is one
+/// process. Before its first exec a process is a clone of its parent,
+/// which in these chains is always one of ours; after an exec it is the
+/// program it exec'd (argv[0], also for a carried program's execveat).
+pub fn strace_brks_of_ours(prefix: &std::path::Path) -> Vec<String> {
+    let dir = prefix.parent().unwrap();
+    let stem = prefix.file_name().unwrap().to_str().unwrap();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        if !name.starts_with(&format!("{stem}.")) {
+            continue;
+        }
+        let mut program = String::from("(a clone of one of ours)");
+        let mut ours = true;
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            if line.starts_with("execve(") || line.starts_with("execveat(") {
+                if line.ends_with("= 0") {
+                    program = strace_argv0(line).unwrap_or("?").to_string();
+                    ours = OURS.contains(&program.as_str());
+                }
+            } else if line.starts_with("brk(") && ours {
+                found.push(format!("{name} ({program}): {line}"));
+            }
+        }
+    }
+    found
+}

@@ -10,53 +10,6 @@
 
 use e2e::*;
 
-const OURS: [&str; 7] = [
-    "cgctl",
-    "unshare-rs",
-    "pivot",
-    "mapids",
-    "seccompctl",
-    "vethctl",
-    "nsenter-rs",
-];
-
-/// The basename of the first argv string of an execve or execveat line.
-fn argv0(line: &str) -> Option<&str> {
-    let list = &line[line.find("[\"")? + 2..];
-    let first = &list[..list.find('"')?];
-    Some(first.rsplit('/').next().unwrap_or(first))
-}
-
-/// The brk calls of our programs in a `strace -ff` run: every file is one
-/// process. Before its first exec a process is a clone of its parent,
-/// which in these chains is always one of ours; after an exec it is the
-/// program it exec'd (argv[0], also for a carried program's execveat).
-fn brks_of_ours(prefix: &std::path::Path) -> Vec<String> {
-    let dir = prefix.parent().unwrap();
-    let stem = prefix.file_name().unwrap().to_str().unwrap();
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if !name.starts_with(&format!("{stem}.")) {
-            continue;
-        }
-        let mut program = String::from("(a clone of one of ours)");
-        let mut ours = true;
-        for line in std::fs::read_to_string(&path).unwrap().lines() {
-            if line.starts_with("execve(") || line.starts_with("execveat(") {
-                if line.ends_with("= 0") {
-                    program = argv0(line).unwrap_or("?").to_string();
-                    ours = OURS.contains(&program.as_str());
-                }
-            } else if line.starts_with("brk(") && ours {
-                found.push(format!("{name} ({program}): {line}"));
-            }
-        }
-    }
-    found
-}
-
 #[test]
 fn no_tool_of_the_chain_grows_a_heap() {
     if !have("strace") {
@@ -125,7 +78,7 @@ fn no_tool_of_the_chain_grows_a_heap() {
         all.contains("execveat("),
         "seccompctl was not carried:\n{all}"
     );
-    let found = brks_of_ours(&prefix);
+    let found = strace_brks_of_ours(&prefix);
     assert!(
         found.is_empty(),
         "our tools called brk (musl's malloc came up):\n{}",
@@ -135,6 +88,7 @@ fn no_tool_of_the_chain_grows_a_heap() {
 
 #[test]
 fn argv0_is_read_from_execve_and_execveat_lines() {
+    use e2e::strace_argv0 as argv0;
     assert_eq!(
         argv0(r#"execve("/x/y/pivot", ["/x/y/pivot", "/r", "--"], 0x7ffd /* 3 vars */) = 0"#),
         Some("pivot")

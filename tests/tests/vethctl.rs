@@ -544,6 +544,59 @@ fn chain_mode_wires_the_namespace_unshare_rs_creates() {
 }
 
 #[test]
+fn the_chain_with_vethctl_grows_no_c_heap() {
+    // As tests/tests/startup.rs for the headline chain: vethctl hands its
+    // helper down in CHAIN_SYNC_FDS and unshare-rs the late one in
+    // CHAIN_LATE_FDS, both set with chain::exec::set_env; no tool (nor the
+    // helper, a clone of vethctl) may bring up musl's malloc.
+    if !have("strace") {
+        skip("strace (Debian package strace) is not installed");
+        return;
+    }
+    let lab = Lab::new("heap");
+    let dir = TempDir::new("vethctl-heap");
+    let prefix = dir.path("trace");
+    let (v, u) = (vethctl_bin(), bin("unshare-rs"));
+    let out = run(&mut lab.cmd(
+        As::Root,
+        &[
+            "strace",
+            "-ff",
+            "-qq",
+            "-s",
+            "4096",
+            "-e",
+            "trace=execve,execveat,brk",
+            "-o",
+            prefix.to_str().unwrap(),
+            &v,
+            "--addr",
+            "10.0.9.2/24",
+            "--host-addr",
+            "10.0.9.1/24",
+            "--",
+            u.to_str().unwrap(),
+            "-fn",
+            "--",
+            "/bin/true",
+        ],
+    ));
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    let found = strace_brks_of_ours(&prefix);
+    assert!(
+        found.is_empty(),
+        "our tools called brk (musl's malloc came up):\n{}",
+        found.join("\n")
+    );
+    assert!(
+        wait_until(TEARDOWN, || veths(&lab.host).is_empty()),
+        "{:#?}",
+        veths(&lab.host)
+    );
+    lab.finish();
+}
+
+#[test]
 fn chain_mode_into_a_container_with_and_without_a_user_namespace() {
     let lab = Lab::new("chainu");
     let (v, u, p, m) = (
