@@ -596,11 +596,45 @@ pub fn strace_argv0(line: &str) -> Option<&str> {
     Some(first.rsplit('/').next().unwrap_or(first))
 }
 
+/// strace's options for [`assert_no_brk_of_ours`], to be followed by the
+/// file prefix and the command: every process in a file of its own
+/// (PREFIX.PID), whole strings (argv\[0\] names the program), only the
+/// execs and brk.
+pub const STRACE_BRK: [&str; 7] = [
+    "-ff",
+    "-qq",
+    "-s",
+    "4096",
+    "-e",
+    "trace=execve,execveat,brk",
+    "-o",
+];
+
+/// A [`STRACE_BRK`] run with the file prefix `prefix` followed every
+/// process (each of `execs`, the end of an exec'd path or argv\[0\] with
+/// its closing quote, is in the trace) and none of our programs called
+/// brk: no C library allocator came up beside chain::arena.
+pub fn assert_no_brk_of_ours(prefix: &Path, execs: &[&str]) {
+    let all: String = std::fs::read_dir(prefix.parent().unwrap())
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap_or_default())
+        .collect();
+    for step in execs {
+        assert!(all.contains(step), "no exec of {step} in the trace:\n{all}");
+    }
+    let found = strace_brks_of_ours(prefix);
+    assert!(
+        found.is_empty(),
+        "our tools called brk (musl's malloc came up):\n{}",
+        found.join("\n")
+    );
+}
+
 /// The brk calls of our programs in a `strace -ff` run: every file is one
 /// process. Before its first exec a process is a clone of its parent,
 /// which in these chains is always one of ours; after an exec it is the
 /// program it exec'd (argv[0], also for a carried program's execveat).
-pub fn strace_brks_of_ours(prefix: &std::path::Path) -> Vec<String> {
+fn strace_brks_of_ours(prefix: &Path) -> Vec<String> {
     let dir = prefix.parent().unwrap();
     let stem = prefix.file_name().unwrap().to_str().unwrap();
     let mut found = Vec::new();

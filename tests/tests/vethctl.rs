@@ -557,37 +557,28 @@ fn the_chain_with_vethctl_grows_no_c_heap() {
     let dir = TempDir::new("vethctl-heap");
     let prefix = dir.path("trace");
     let (v, u) = (vethctl_bin(), bin("unshare-rs"));
-    let out = run(&mut lab.cmd(
-        As::Root,
-        &[
-            "strace",
-            "-ff",
-            "-qq",
-            "-s",
-            "4096",
-            "-e",
-            "trace=execve,execveat,brk",
-            "-o",
-            prefix.to_str().unwrap(),
-            &v,
-            "--addr",
-            "10.0.9.2/24",
-            "--host-addr",
-            "10.0.9.1/24",
-            "--",
-            u.to_str().unwrap(),
-            "-fn",
-            "--",
-            "/bin/true",
-        ],
-    ));
+    let chain = [
+        v.as_str(),
+        "--addr",
+        "10.0.9.2/24",
+        "--host-addr",
+        "10.0.9.1/24",
+        "--",
+        u.to_str().unwrap(),
+        "-fn",
+        "--",
+        "/bin/true",
+    ];
+    let argv = [
+        &["strace"][..],
+        &STRACE_BRK,
+        &[prefix.to_str().unwrap()],
+        &chain,
+    ]
+    .concat();
+    let out = run(&mut lab.cmd(As::Root, &argv));
     assert_eq!(out.status, 0, "{}", out.stderr);
-    let found = strace_brks_of_ours(&prefix);
-    assert!(
-        found.is_empty(),
-        "our tools called brk (musl's malloc came up):\n{}",
-        found.join("\n")
-    );
+    assert_no_brk_of_ours(&prefix, &["vethctl\"", "unshare-rs\"", "/bin/true\""]);
     assert!(
         wait_until(TEARDOWN, || veths(&lab.host).is_empty()),
         "{:#?}",
