@@ -42,15 +42,8 @@ unsafe extern "C" {
 /// No other thread reads or changes the environment meanwhile (the tools
 /// are single-threaded). `name` holds no `=` and neither holds a NUL.
 pub unsafe fn set_env(name: &OsStr, value: &OsStr) {
+    let entry = env_entry(name, value);
     let name = name.as_bytes();
-    let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
-    entry.extend_from_slice(name);
-    entry.push(b'=');
-    entry.extend_from_slice(value.as_bytes());
-    entry.push(0);
-    let entry = Box::leak(entry.into_boxed_slice())
-        .as_mut_ptr()
-        .cast::<libc::c_char>();
     // SAFETY: environ is the C library's NULL-terminated array of
     // NUL-terminated strings; the caller keeps other threads out.
     unsafe {
@@ -76,6 +69,17 @@ pub unsafe fn set_env(name: &OsStr, value: &OsStr) {
     }
 }
 
+/// `NAME=VALUE` NUL-terminated, from the arena and never freed (the
+/// environment keeps pointing at it).
+fn env_entry(name: &OsStr, value: &OsStr) -> *mut libc::c_char {
+    let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
+    entry.extend_from_slice(name.as_bytes());
+    entry.push(b'=');
+    entry.extend_from_slice(value.as_bytes());
+    entry.push(0);
+    Box::leak(entry.into_boxed_slice()).as_mut_ptr().cast()
+}
+
 /// Replaces this process's whole environment with `entries` (NAME,
 /// VALUE), in one new array (see [`set_env`] for why not the C library's).
 ///
@@ -84,12 +88,7 @@ pub unsafe fn set_env(name: &OsStr, value: &OsStr) {
 pub unsafe fn replace_env(entries: &[(&OsStr, &OsStr)]) {
     let mut array: Vec<*mut libc::c_char> = Vec::with_capacity(entries.len() + 1);
     for (name, value) in entries {
-        let mut entry = Vec::with_capacity(name.len() + value.len() + 2);
-        entry.extend_from_slice(name.as_bytes());
-        entry.push(b'=');
-        entry.extend_from_slice(value.as_bytes());
-        entry.push(0);
-        array.push(Box::leak(entry.into_boxed_slice()).as_mut_ptr().cast());
+        array.push(env_entry(name, value));
     }
     array.push(std::ptr::null_mut());
     // SAFETY: a NULL-terminated array of NUL-terminated strings that stays
